@@ -1,0 +1,28 @@
+# resurv: the two commands a new user needs are `make run` and `make test`.
+# Both set up .venv themselves (finding a Python >= 3.12) on first use.
+ENV := scripts/ensure-env
+STUDY ?= models/grazi2000.toml
+ARGS ?=
+
+.PHONY: run audit test test-slow bench lint clean
+
+run:                ## the flagship reanalysis, writing results/grazi2000/
+	@py=$$($(ENV)) && $$py -m resurv run $(STUDY) --force $(ARGS)
+
+audit:              ## the audit of the printed figures only
+	@py=$$($(ENV)) && $$py -m resurv audit $(STUDY) $(ARGS)
+
+test:               ## the default test suite (fast; what CI runs)
+	@py=$$($(ENV)) && $$py -m pytest -q $(ARGS)
+
+test-slow:          ## long statistical checks: SBC, recovery, calibration
+	@py=$$($(ENV)) && $$py -m pytest -q -m slow -p no:cacheprovider $(ARGS)
+
+bench:              ## benchmarks, printing ratios measured side by side
+	@py=$$($(ENV)) && for b in benchmarks/bench_*.py; do echo "== $$b"; $$py $$b || exit 1; done
+
+lint:
+	@py=$$($(ENV)) && $$py -m ruff check src tests benchmarks && $$py -m ruff format --check src tests benchmarks
+
+clean:
+	rm -rf .venv build src/*.egg-info .pytest_cache
