@@ -1,0 +1,146 @@
+"""Compiled-model cache: compile each model structure once, then swap data.
+
+Compiling a PyMC model for nutpie (``nutpie.compile_pymc_model``) costs seconds; sampling a
+small survival model costs a fraction of a second. Fits of many data sets with one structure
+(simulation-based calibration, sensitivity sweeps, candidate arm sizes) therefore share one
+compiled model, keyed by everything its graph depends on:
+
+``(family name, prior set, arms, reference arm, tuple of term.structure())``.
+
+New data of the same structure enter through ``compiled.with_data(**arrays)``; arrays may
+change length (the observed variables are built with ``shape=data.shape``).
+
+The cache lives in this process only (a small LRU dict guarded by a lock, so threads may
+share it). Each worker process of a process pool or a Dask cluster keeps its own cache;
+across processes, PyTensor's on-disk compilation cache (Numba, ``~/.pytensor``) makes the
+recompile of a structure already seen much cheaper than the first one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CompiledEntry", "cache_info", "clear_cache", "get_compiled", "set_cache_size"]
+
+
+@dataclass(frozen=True)
+class CompiledEntry:
+    """A compiled model and what is needed to feed it new data.
+
+    Attributes
+    ----------
+    model : pymc.Model
+        The model as built with the first data set (used for log-likelihoods and MAP).
+    compiled : nutpie.CompiledModel
+        The nutpie compiled model.
+    dtypes : dict
+        ``container name -> dtype`` of every ``pm.Data`` container.
+    """
+
+    model: Any
+    compiled: Any
+    dtypes: Mapping[str, np.dtype]
+
+    def with_data(self, arrays: Mapping[str, Any]) -> Any:
+        """Return the compiled model with ``arrays`` swapped in (cast to the stored dtypes)."""
+        unknown = sorted(set(arrays) - set(self.dtypes))
+        if unknown:
+            raise KeyError(
+                f"data {unknown} have no container in the compiled model; "
+                f"containers are {sorted(self.dtypes)}"
+            )
+        cast = {k: np.asarray(v, dtype=self.dtypes[k]) for k, v in arrays.items()}
+        return self.compiled.with_data(**cast) if cast else self.compiled
+
+
+class _LRU:
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self.entries: OrderedDict[Hashable, CompiledEntry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.lock = threading.RLock()
+
+
+_CACHE = _LRU(maxsize=32)
+
+
+def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry, bool]:
+    """Return the compiled entry for ``key``, building and compiling it on a miss.
+
+    Parameters
+    ----------
+    key : hashable
+        The model structure (see the module docstring).
+    build : callable
+        ``build() -> pm.Model``, called on a miss only.
+
+    Returns
+    -------
+    entry : CompiledEntry
+    hit : bool
+        Whether the entry came from the cache.
+    """
+    import nutpie
+
+    try:
+        hash(key)
+    except TypeError as exc:
+        raise TypeError(
+            f"a model structure must be hashable to be cached; {exc}. Make prior sets and "
+            "term structures out of tuples, strings and numbers (no lists or dicts)."
+        ) from None
+    with _CACHE.lock:
+        entry = _CACHE.entries.get(key)
+        if entry is not None:
+            _CACHE.entries.move_to_end(key)
+            _CACHE.hits += 1
+            return entry, True
+        model = build()
+        compiled = nutpie.compile_pymc_model(model)
+        dtypes = {name: np.dtype(var.get_value().dtype) for name, var in _data_containers(model)}
+        entry = CompiledEntry(model=model, compiled=compiled, dtypes=dtypes)
+        _CACHE.entries[key] = entry
+        _CACHE.misses += 1
+        while len(_CACHE.entries) > _CACHE.maxsize:
+            _CACHE.entries.popitem(last=False)
+        return entry, False
+
+
+def _data_containers(model) -> list[tuple[str, Any]]:
+    return [(name, var) for name, var in model.named_vars.items() if var in model.data_vars]
+
+
+def cache_info() -> dict[str, int]:
+    """Return ``{"hits", "misses", "size", "maxsize"}`` of the compiled-model cache."""
+    with _CACHE.lock:
+        return {
+            "hits": _CACHE.hits,
+            "misses": _CACHE.misses,
+            "size": len(_CACHE.entries),
+            "maxsize": _CACHE.maxsize,
+        }
+
+
+def clear_cache() -> None:
+    """Drop every compiled model and reset the counters."""
+    with _CACHE.lock:
+        _CACHE.entries.clear()
+        _CACHE.hits = 0
+        _CACHE.misses = 0
+
+
+def set_cache_size(maxsize: int) -> None:
+    """Keep at most ``maxsize`` compiled models (least recently used dropped first)."""
+    if not isinstance(maxsize, int) or maxsize < 1:
+        raise ValueError(f"maxsize must be a positive integer; received {maxsize!r}")
+    with _CACHE.lock:
+        _CACHE.maxsize = maxsize
+        while len(_CACHE.entries) > maxsize:
+            _CACHE.entries.popitem(last=False)
