@@ -11,6 +11,7 @@ diagnostics (results are written and marked); 2 bad input (study file, arguments
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 import time
@@ -258,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted; results that were already complete are untouched.")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into a program that stopped reading (e.g. head)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except FileNotFoundError as exc:
         _error(f"no such file: {exc.filename}. Give the path of an existing file.")
         return EXIT_BAD_INPUT
