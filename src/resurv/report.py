@@ -133,9 +133,15 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
         )
     for column in frame.columns:
         if column in NUMERIC_COLUMNS:
-            frame[column] = pd.to_numeric(frame[column].replace("", np.nan), errors="coerce")
-    if "passed" in frame.columns:
-        frame["passed"] = frame["passed"].str.lower().isin(("true", "1", "yes"))
+            text = frame[column]
+            frame[column] = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    for column in ("passed", "event"):
+        if column in frame.columns:
+            values = frame[column]
+            if pd.api.types.is_numeric_dtype(values):
+                frame[column] = values.fillna(0) != 0
+            else:
+                frame[column] = values.str.lower().isin(("true", "1", "yes"))
     return frame
 
 

@@ -1,0 +1,198 @@
+"""Exponential vs Weibull: marginal likelihoods by SMC, and what the data say about the shape.
+
+Only the survival terms (landmark figures, hazard ratios, medians) enter the marginal
+likelihood: proportion and count terms have their own parameters with the same prior and
+likelihood under both families, so they cancel from the Bayes factor. Improper prior sets
+(``reference``) have no marginal likelihood and are skipped with a note.
+
+The Weibull shape is "informed by the prior only" when its posterior SD is close to its prior
+SD: the ratio posterior SD / prior SD of ``log k`` is reported with a plain statement
+(ratio > 0.9: the data say almost nothing about the shape).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+
+from resurv.censoring import CensoringModel
+from resurv.families import get_family
+from resurv.fit import build_model
+from resurv.likelihood import ApproxLandmark, ExactLandmark, HazardRatioTerm, MedianTerm
+from resurv.priors import get_prior_set, prior_predictive
+from resurv.study import Study
+
+__all__ = ["SMCTask", "smc_task", "model_comparison_table", "prior_predictive_table", "shape_note"]
+
+#: posterior/prior SD ratio of log k above which the shape is said to be prior-driven
+SHAPE_PRIOR_ONLY = 0.9
+
+
+@dataclass(frozen=True)
+class SMCTask:
+    """One marginal-likelihood computation: a family and a proper prior set at one close."""
+
+    study: Study
+    family: str
+    prior: str
+    close: float
+    seed: int
+    draws: int = 2000
+    chains: int = 2
+
+    @property
+    def key(self) -> str:
+        """``smc-<family>-<prior>-close<close>``."""
+        return f"smc-{self.family}-{self.prior}-close{self.close:g}"
+
+
+def _prior(study: Study, name: str):
+    return get_prior_set(
+        name,
+        hr_important=study.analysis.hr_important,
+        literature=study.analysis.literature,
+        time_unit=study.time_unit,
+    )
+
+
+def smc_task(task: SMCTask) -> dict:
+    """Log marginal likelihood of the survival terms by sequential Monte Carlo (PyMC SMC).
+
+    Returns a dict with ``log_ml`` (mean over chains), ``log_ml_chains`` and ``ok``.
+    """
+    from resurv.run import study_terms
+
+    study = task.study
+    terms, _ = study_terms(study, CensoringModel.from_study(study, close=task.close))
+    survival = [
+        t
+        for t in terms
+        if isinstance(t, ExactLandmark | ApproxLandmark | HazardRatioTerm | MedianTerm)
+    ]
+    model = build_model(
+        get_family(task.family),
+        _prior(study, task.prior),
+        tuple(a.id for a in study.arms),
+        study.reference_arm,
+        survival,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = pm.sample_smc(
+            draws=task.draws,
+            chains=task.chains,
+            cores=1,
+            random_seed=task.seed,
+            progressbar=False,
+            model=model,
+            compute_convergence_checks=False,
+        )
+    lml = np.asarray(idata["sample_stats"]["log_marginal_likelihood"].values, dtype=float)
+    per_chain = [
+        float(np.asarray(c, dtype=float).ravel()[-1]) for c in lml.reshape(task.chains, -1)
+    ]
+    ok = bool(np.all(np.isfinite(per_chain)))
+    return {
+        "family": task.family,
+        "prior": task.prior,
+        "close": task.close,
+        "log_ml": float(np.mean(per_chain)) if ok else float("nan"),
+        "log_ml_chains": per_chain,
+        "ok": ok,
+    }
+
+
+def shape_note(ratio: float) -> str:
+    """Plain words for the posterior/prior SD ratio of the Weibull log shape."""
+    if not np.isfinite(ratio):
+        return "shape not estimated"
+    if ratio > SHAPE_PRIOR_ONLY:
+        return (
+            f"posterior SD of log k is {ratio:.0%} of its prior SD: the Weibull shape is "
+            "informed by the prior only; the data (one landmark per arm) cannot identify it"
+        )
+    if ratio > 0.5:
+        return (
+            f"posterior SD of log k is {ratio:.0%} of its prior SD: the data inform the shape "
+            "weakly"
+        )
+    return f"posterior SD of log k is {ratio:.0%} of its prior SD: the data inform the shape"
+
+
+def model_comparison_table(result) -> pd.DataFrame:
+    """Per prior set and close: log marginal likelihoods, log Bayes factor, shape SD ratio."""
+    study = result.study
+    rows = []
+    smc = {(r["family"], r["prior"], r["close"]): r for r in result.marginal}
+    weibull = [o for o in result.outcomes if o.task.family == "weibull"]
+    keys = sorted({(o.task.prior, o.task.close) for o in result.outcomes})
+    for prior, close in keys:
+        row = {"prior": prior, "close": close}
+        exp_ml = smc.get(("exponential", prior, close), {}).get("log_ml", np.nan)
+        wei_ml = smc.get(("weibull", prior, close), {}).get("log_ml", np.nan)
+        row["log_ml_exponential"] = exp_ml
+        row["log_ml_weibull"] = wei_ml
+        row["log_bf_weibull_vs_exponential"] = wei_ml - exp_ml
+        fit = next((o for o in weibull if o.task.prior == prior and o.task.close == close), None)
+        ratio = np.nan
+        if fit is not None and "log_shape" in fit.idata["posterior"]:
+            post_sd = float(fit.idata["posterior"]["log_shape"].std())
+            prior_sd = _prior(study, prior).log_shape.interval(0.6827)
+            prior_sd = (prior_sd[1] - prior_sd[0]) / 2.0
+            ratio = post_sd / prior_sd
+        row["shape_sd_ratio"] = ratio
+        row["shape_note"] = shape_note(ratio)
+        if not _prior(study, prior).is_proper:
+            row["shape_note"] += "; improper prior set: no marginal likelihood"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def prior_predictive_table(result, *, draws: int = 4000) -> pd.DataFrame:
+    """What each proper prior set and family implies for S(t), the HR and the median."""
+    from resurv.compare import report_times
+
+    study = result.study
+    arms = tuple(a.id for a in study.arms)
+    frames = []
+    pairs = sorted({(o.task.prior, o.task.family) for o in result.outcomes})
+    for prior, family in pairs:
+        ps = _prior(study, prior)
+        if not ps.is_proper:
+            continue
+        table = prior_predictive(
+            ps,
+            family,
+            arms,
+            study.reference_arm,
+            times=report_times(study),
+            draws=draws,
+            seed=study.analysis.seed,
+        )
+        q = table["quantity"].astype(str)
+        if "arm" in table:
+            q = q + "[" + table["arm"].astype(str) + "]"
+        if "time" in table:
+            t = table["time"]
+            q = q + np.where(t.notna(), ", t=" + t.astype(str), "")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "prior": prior,
+                    "family": family,
+                    "quantity": q,
+                    "median": table["median"],
+                    "lower_95": table["eti95_lower"],
+                    "upper_95": table["eti95_upper"],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            columns=["prior", "family", "quantity", "median", "lower_95", "upper_95"]
+        )
+    return pd.concat(frames, ignore_index=True)
