@@ -202,3 +202,14 @@ def test_effective_sizes_refuse_impossible_landmarks():
         effective_sizes(10, [20.0], [0.5], FLAGSHIP)
     with pytest.raises(AuditError, match="non-increasing"):
         effective_sizes(10, [1.0, 2.0], [0.5, 0.6], FLAGSHIP)
+
+
+@pytest.mark.parametrize("lam", [1e30, 1e300, np.inf])
+@pytest.mark.parametrize("k", [0.01, 1.0, 20.0])
+def test_overflowing_rates_give_cells_not_nan(lam, k):
+    """Far prior tails (as SMC visits them) must give valid cells, never NaN (inf - inf)."""
+    cm = CensoringModel(1981.0, 1998.0, 1999.0)
+    p_death, p_cens, p_alive = cm.cells([0.0, 1.0, 2.0, 3.0, 4.0]).probabilities(lam, k)
+    cells = np.concatenate([p_death, p_cens, [p_alive]])
+    assert np.all(np.isfinite(cells)) and np.all(cells >= -1e-12)
+    assert cells.sum() == pytest.approx(1.0, abs=1e-9)

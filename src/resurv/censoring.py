@@ -32,8 +32,8 @@ from resurv.study import TIME_UNIT_PER_YEAR, Study
 
 __all__ = ["CellQuadrature", "CensoringModel", "cell_probabilities", "effective_sizes"]
 
-_NP = SimpleNamespace(exp=np.exp, expm1=np.expm1, dot=np.dot)
-_PT = SimpleNamespace(exp=pt.exp, expm1=pt.expm1, dot=pt.dot)
+_NP = SimpleNamespace(exp=np.exp, expm1=np.expm1, dot=np.dot, minimum=np.minimum)
+_PT = SimpleNamespace(exp=pt.exp, expm1=pt.expm1, dot=pt.dot, minimum=pt.minimum)
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,10 @@ class CensoringModel:
         return CellQuadrature(self, cuts, **kwargs)
 
 
+#: largest rate used in cell probabilities (beyond it every cell but the first is 0 anyway)
+_LAM_MAX = np.float64(1e300)
+
+
 def _masked_power(t: np.ndarray, k: Any) -> Any:
     """``t**k`` for constant ``t >= 0``; exactly 0 at ``t = 0`` with a finite gradient in k."""
     safe = np.where(t > 0, t, 1.0)
@@ -247,18 +251,20 @@ class CellQuadrature:
         NumPy floats in, NumPy out; any PyTensor argument gives PyTensor graphs.
         """
         xp = _PT if isinstance(lam, Variable) or isinstance(k, Variable) else _NP
-        h_node = lam * _masked_power(self.node_t, k)
-        h_right = lam * _masked_power(self.node_right, k)
-        s_node = xp.exp(-h_node)
-        ds_node = s_node * -xp.expm1(h_node - h_right)
-        h_a = lam * _masked_power(self.piece_a, k)
-        h_b = lam * _masked_power(self.piece_b, k)
-        ds_piece = xp.exp(-h_a) * -xp.expm1(h_a - h_b)
-        p_cens = xp.dot(self.node_cell, self.node_weight * s_node)
-        p_death = xp.dot(self.piece_cell, self.piece_weight * ds_piece) - xp.dot(
-            self.node_cell, self.node_weight * ds_node
-        )
-        p_alive = xp.exp(-lam * self.horizon**k) * self.alive_weight
+        # A rate that overflowed (far tails of a prior, as SMC visits them) is capped, and
+        # hazard differences are formed as lam * (a**k - b**k), never as inf - inf.
+        with np.errstate(over="ignore"):  # exp(-inf) = 0 is the right answer there
+            lam = xp.minimum(lam, _LAM_MAX)
+            t_node, t_right = _masked_power(self.node_t, k), _masked_power(self.node_right, k)
+            s_node = xp.exp(-lam * t_node)
+            ds_node = s_node * -xp.expm1(lam * (t_node - t_right))
+            t_a, t_b = _masked_power(self.piece_a, k), _masked_power(self.piece_b, k)
+            ds_piece = xp.exp(-lam * t_a) * -xp.expm1(lam * (t_a - t_b))
+            p_cens = xp.dot(self.node_cell, self.node_weight * s_node)
+            p_death = xp.dot(self.piece_cell, self.piece_weight * ds_piece) - xp.dot(
+                self.node_cell, self.node_weight * ds_node
+            )
+            p_alive = xp.exp(-lam * self.horizon**k) * self.alive_weight
         return p_death, p_cens, p_alive
 
 
