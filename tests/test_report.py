@@ -131,7 +131,7 @@ def test_answer_agrees_with_the_saved_posterior(folder, markdown):
     dt = xr.open_datatree(folder / "posterior" / f"{PRIMARY}.zarr", engine="zarr")
     hr = np.exp(dt["posterior"]["log_hr"].to_numpy()).ravel()
     median, lower, upper = np.quantile(hr, [0.5, 0.025, 0.975])
-    assert f"is {median:.3g} times that after resection" in answer
+    assert f"is {median:.3g} times that in the 'after resection' arm" in answer
     assert f"95% credible interval {lower:.3g} to {upper:.3g}" in answer
     assert f"P(HR > 1), is {'> 0.999' if np.mean(hr > 1) > 0.9995 else ''}" in answer
     # the sceptical fit's median (about 2.2) lies outside the primary interval (about 3 to 37)

@@ -421,9 +421,10 @@ def plain_answer(r: Results) -> str:
         ref = _reference_arm(r, list(hr["arm"].unique()))
         p = _quantity(r, r.primary, f"p_hr_gt_1[{arm}]")
         text = (
-            f"Given only what the abstract prints, the hazard of death {labels.get(arm, arm)} is "
-            f"{_g(row['median'])} times that {labels.get(ref, ref)} (posterior median; 95% "
-            f"credible interval {_g(row['lower_95'])} to {_g(row['upper_95'])})"
+            f"Given only what the abstract prints, the hazard of death in the "
+            f"'{labels.get(arm, arm)}' arm is {_g(row['median'])} times that in the "
+            f"'{labels.get(ref, ref)}' arm (posterior median; 95% credible interval "
+            f"{_g(row['lower_95'])} to {_g(row['upper_95'])})"
         )
         if p is not None:
             text += (
@@ -433,7 +434,8 @@ def plain_answer(r: Results) -> str:
         parts.append(text + f", under the primary fit ({words}).")
     else:
         parts.append(f"Given only what the abstract prints, the primary fit is {words}.")
-    for t in r.study.get("landmark_times", []):
+    times = r.study.get("printed_landmark_times") or r.study.get("landmark_times", [])
+    for t in times:
         pieces = []
         for a, label in labels.items():
             q = _quantity(r, r.primary, f"surv[{a}, t={_time(t)}]")

@@ -666,6 +666,9 @@ def _run_json(result: Reanalysis, study_file: Path | None) -> dict[str, Any]:
             "sha256": study.source_sha256,
             "time_unit": study.time_unit,
             "landmark_times": list(report_times(study)),
+            "printed_landmark_times": sorted(
+                {f.time for f in study.figures if isinstance(f, SurvivalFigure)}
+            ),
             "arms": [{"id": a.id, "label": a.label, "n": list(a.n)} for a in study.arms],
         },
         "primary": result.primary.task.key,
