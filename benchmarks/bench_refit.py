@@ -104,7 +104,7 @@ def bench_raw_swap(data, seed):
     for i, term in enumerate(data):
         start = time.perf_counter()
         nutpie.sample(
-            entry.with_data(_data_arrays([term])),
+            entry.with_data(_data_arrays([term], prior, family, arms, ref)),
             seed=seed + i,
             progress_bar=False,
             save_warmup=False,

@@ -31,7 +31,7 @@ from resurv import _compile
 from resurv.diagnostics import DEFAULT_THRESHOLDS, Diagnostics, check
 from resurv.errors import FitError
 from resurv.families import SurvivalFamily, get_family
-from resurv.priors import PriorSet, build_parameters, get_prior_set
+from resurv.priors import PriorSet, build_parameters, get_prior_set, prior_data, prior_structure
 from resurv.terms import ArmParams, Term
 
 __all__ = [
@@ -223,7 +223,9 @@ def build_model(
         family, prior_set, arms, reference_arm, terms
     )
     with pm.Model(coords={"arm": arms}) as model:
-        params = build_parameters(prior_set, family, arms, reference_arm)
+        params = build_parameters(
+            prior_set, family, arms, reference_arm, hyperparameters_as_data=True
+        )
         for term in terms:
             containers = {k: pm.Data(term.data_name(k), v) for k, v in term.data().items()}
             term.add_to_model(params, containers)
@@ -231,11 +233,21 @@ def build_model(
 
 
 def _structure_key(family, prior_set, arms, reference_arm, terms) -> tuple:
-    return (family.name, prior_set, arms, reference_arm, tuple(t.structure() for t in terms))
+    """Prior sets enter by their distributions only: hyperparameters are data."""
+    return (
+        family.name,
+        prior_structure(prior_set),
+        arms,
+        reference_arm,
+        tuple(t.structure() for t in terms),
+    )
 
 
-def _data_arrays(terms) -> dict[str, np.ndarray]:
-    return {t.data_name(k): np.asarray(v) for t in terms for k, v in t.data().items()}
+def _data_arrays(terms, prior_set=None, family=None, arms=(), reference_arm=None):
+    arrays = {t.data_name(k): np.asarray(v) for t in terms for k, v in t.data().items()}
+    if prior_set is not None:
+        arrays.update(prior_data(prior_set, family, arms, reference_arm))
+    return arrays
 
 
 def _versions() -> dict[str, str]:
@@ -546,7 +558,7 @@ def fit(
             f"could not compile the {family.name} model with prior set {prior_set.name!r} "
             f"and terms {[t.name for t in terms]}: {exc}"
         ) from exc
-    arrays = _data_arrays(terms)
+    arrays = _data_arrays(terms, prior_set, family, arms, reference_arm)
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
 
     attempts = []

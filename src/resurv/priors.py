@@ -41,7 +41,10 @@ __all__ = [
     "PriorSet",
     "PRIOR_SETS",
     "TIME_UNITS_PER_YEAR",
+    "PRIOR_DATA_PREFIX",
     "build_parameters",
+    "prior_data",
+    "prior_structure",
     "get_prior_set",
     "literature_baseline",
     "prior_predictive",
@@ -138,13 +141,18 @@ class Prior:
         """Whether the prior is a proper distribution (``Flat`` is not)."""
         return self.distribution != "Flat"
 
-    def to_pymc(self, name: str, **kwargs: Any):
+    def to_pymc(self, name: str, *, data_prefix: str | None = None, **kwargs: Any):
         """Create the PyMC variable ``name`` in the current model (``kwargs``: dims, shape...).
 
         Parameters are passed as float64 arrays: PyTensor would store a Python float such as
-        ``2.0`` as a float32 constant and compute its logarithm in single precision.
+        ``2.0`` as a float32 constant and compute its logarithm in single precision. With
+        ``data_prefix``, each parameter is a ``pm.Data`` container named
+        ``f"{data_prefix}{parameter}"`` instead, so a compiled model can take the
+        hyperparameters of another prior of the same distribution without recompiling.
         """
         params = {n: np.asarray(v, dtype=np.float64) for n, v in self.params}
+        if data_prefix is not None:
+            params = {n: pm.Data(f"{data_prefix}{n}", v) for n, v in params.items()}
         return getattr(pm, self.distribution)(name, **params, **kwargs)
 
     def to_scipy(self):
@@ -295,11 +303,53 @@ def _check_arms(prior_set: PriorSet, arms, reference_arm: str) -> tuple[str, ...
     return arms
 
 
+#: prefix of the ``pm.Data`` containers that hold prior hyperparameters
+PRIOR_DATA_PREFIX = "prior__"
+
+
+def _prior_slots(prior_set: PriorSet, family: SurvivalFamily, arms, reference_arm):
+    """``(variable name, Prior)`` of every prior a model of ``family`` and ``arms`` uses."""
+    slots = [(BASELINE_VARIABLES[prior_set.baseline_scale], prior_set.baseline)]
+    if any(a != reference_arm for a in arms):
+        slots.append(("log_hr", prior_set.log_hr))
+    if family.has_shape:
+        slots.append(("log_shape", prior_set.log_shape))
+    return slots
+
+
+def prior_structure(prior_set: PriorSet) -> tuple:
+    """What a compiled model depends on: the distributions and the baseline scale, not values.
+
+    Prior sets with equal structure share one compiled model; their hyperparameters enter
+    as data (:func:`prior_data`).
+    """
+    return (
+        prior_set.baseline.distribution,
+        prior_set.baseline_scale,
+        prior_set.log_hr.distribution,
+        prior_set.log_shape.distribution,
+    )
+
+
+def prior_data(
+    prior_set: PriorSet, family: SurvivalFamily | str, arms: tuple[str, ...], reference_arm: str
+) -> dict[str, np.ndarray]:
+    """Hyperparameters as the ``pm.Data`` arrays of :func:`build_parameters` (``as_data``)."""
+    family = get_family(family)
+    return {
+        f"{PRIOR_DATA_PREFIX}{var}__{n}": np.asarray(v, dtype=np.float64)
+        for var, prior in _prior_slots(prior_set, family, tuple(arms), reference_arm)
+        for n, v in prior.params
+    }
+
+
 def build_parameters(
     prior_set: PriorSet,
     family: SurvivalFamily | str,
     arms: tuple[str, ...],
     reference_arm: str,
+    *,
+    hyperparameters_as_data: bool = False,
 ) -> ArmParams:
     """Create the model's free variables and named deterministics in the current ``pm.Model``.
 
@@ -313,6 +363,10 @@ def build_parameters(
         Arm ids, in the order of the model's ``"arm"`` coordinate (added if missing).
     reference_arm : str
         The arm the baseline prior describes; hazard ratios are relative to it.
+    hyperparameters_as_data : bool, default False
+        Hold the priors' parameters in ``pm.Data`` containers (named as the keys of
+        :func:`prior_data`), so that one compiled model serves every prior set of the same
+        :func:`prior_structure`.
 
     Returns
     -------
@@ -333,12 +387,17 @@ def build_parameters(
     _ensure_coord(model, "arm", arms)
     others = tuple(a for a in arms if a != reference_arm)
 
+    def prefix(var: str) -> str | None:
+        return f"{PRIOR_DATA_PREFIX}{var}__" if hyperparameters_as_data else None
+
     if family.has_shape:
-        k = pm.Deterministic("shape", pt.exp(prior_set.log_shape.to_pymc("log_shape")))
+        log_shape = prior_set.log_shape.to_pymc("log_shape", data_prefix=prefix("log_shape"))
+        k = pm.Deterministic("shape", pt.exp(log_shape))
     else:
         k = pt.as_tensor_variable(np.float64(1.0))
 
-    base = prior_set.baseline.to_pymc(BASELINE_VARIABLES[prior_set.baseline_scale])
+    base_var = BASELINE_VARIABLES[prior_set.baseline_scale]
+    base = prior_set.baseline.to_pymc(base_var, data_prefix=prefix(base_var))
     if prior_set.baseline_scale == "log_median":
         log_lam_ref = np.log(np.log(2.0)) - k * base
     elif prior_set.baseline_scale == "rate":
@@ -348,7 +407,7 @@ def build_parameters(
 
     if others:
         _ensure_coord(model, "comparison", others)
-        log_hr = prior_set.log_hr.to_pymc("log_hr", dims="comparison")
+        log_hr = prior_set.log_hr.to_pymc("log_hr", dims="comparison", data_prefix=prefix("log_hr"))
         zero = pt.as_tensor_variable(np.float64(0.0))
         log_hr_arm = pt.stack(
             [zero if a == reference_arm else log_hr[others.index(a)] for a in arms]
