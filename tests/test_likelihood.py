@@ -628,3 +628,18 @@ def test_extreme_rates_give_a_finite_log_likelihood():
     """S(4) underflows for lam = 1000: the cell probabilities are floored, not 0 * log 0."""
     f = compile_loglik(flagship_term())
     assert np.isfinite(f(1000.0)) and f(1000.0) < f(10.0) < f(0.02)
+
+
+def test_batched_log_likelihood_equals_the_scalar_one():
+    """compile_loglik_batch evaluates D draws in one call: same numbers as D scalar calls."""
+    from resurv.likelihood import compile_loglik, compile_loglik_batch, landmark_term
+    from resurv.study import Printed, SurvivalFigure
+
+    cm = CensoringModel(1981.0, 1998.0, 1999.0)
+    fig = SurvivalFigure(id="s", arm="a", time=4.0, percent=Printed(18.5, 1), estimator="actuarial")
+    term = landmark_term("a", [fig], (6, 9), cm, rounding="either").term
+    rng = np.random.default_rng(2)
+    lam, k = np.exp(rng.normal(-1.5, 0.8, 40)), np.exp(rng.normal(0.0, 0.3, 40))
+    scalar = compile_loglik(term)
+    expected = np.array([scalar(lam=a, k=b) for a, b in zip(lam, k, strict=True)])
+    np.testing.assert_allclose(compile_loglik_batch(term)(lam, k), expected, rtol=1e-12)

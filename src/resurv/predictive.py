@@ -24,7 +24,7 @@ from scipy import special
 from resurv._printing import rules_for
 from resurv.censoring import CensoringModel
 from resurv.errors import AuditError
-from resurv.likelihood import compile_loglik, landmark_term
+from resurv.likelihood import compile_loglik_batch, landmark_term
 from resurv.reduce import actuarial_at, km_at, logrank_p
 from resurv.simulate import interval_counts, simulate_many
 from resurv.study import LogrankFigure, Study, SurvivalFigure
@@ -81,8 +81,7 @@ def candidate_log_weights(
             except AuditError:  # the figures cannot be printed with this arm size
                 logw[:, c] = -np.inf
                 continue
-            fn = compile_loglik(term)
-            logw[:, c] = [fn(lam=float(a), k=float(b)) for a, b in zip(lam, k, strict=True)]
+            logw[:, c] = compile_loglik_batch(term)(lam, k)
     return logw - special.logsumexp(logw, axis=1, keepdims=True)
 
 
