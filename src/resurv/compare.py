@@ -31,6 +31,7 @@ from resurv.study import (
 
 __all__ = [
     "comparison_table",
+    "conjugate_draws",
     "figure_kind",
     "posterior_quantities",
     "report_times",
@@ -88,8 +89,31 @@ def _prob(quantity: str, label: str, p: float) -> dict:
     return {"quantity": quantity, "label": label, "median": float(p)}
 
 
-def posterior_quantities(study: Study, res: FitResult) -> list[dict]:
-    """Rows (quantity, label, median, lower_95, upper_95) of one fit; 95% equal-tailed."""
+def conjugate_draws(terms, *, size: int, seed: int) -> dict:
+    """Exact posterior draws of proportion, count and rate terms: ``term -> (size,)``.
+
+    Each term's posterior is a mixture over its feasible (events, denominator) rows of Beta
+    (proportions, counts) or Gamma (rates) components (``term.posterior_components()``),
+    sampled here by drawing a row by its weight, then the parameter.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for term in terms:
+        weights, alpha, beta = term.posterior_components()
+        rows = rng.choice(weights.size, size=size, p=weights / weights.sum())
+        if isinstance(term, RateTerm):
+            out[term] = rng.gamma(alpha[rows], 1.0 / beta[rows])
+        else:
+            out[term] = rng.beta(alpha[rows], beta[rows])
+    return out
+
+
+def posterior_quantities(study: Study, res: FitResult, conjugate: dict | None = None) -> list[dict]:
+    """Rows (quantity, label, median, lower_95, upper_95) of one fit; 95% equal-tailed.
+
+    ``conjugate`` maps proportion, count and rate terms to their exact posterior draws
+    (:func:`conjugate_draws`).
+    """
     rows: list[dict] = []
     ref = study.reference_arm
     labels = {a.id: a.label or a.id for a in study.arms}
@@ -143,24 +167,19 @@ def posterior_quantities(study: Study, res: FitResult) -> list[dict]:
                 _draws(median.sel(arm=arm)),
             )
         )
-    for term in res.terms:
-        parameter = getattr(term, "parameter", None)
-        if parameter is None or parameter not in post:
-            continue
-        x = _draws(post[parameter])
+    for term, x in (conjugate or {}).items():
         if isinstance(term, RateTerm):
             what = term.name.removesuffix("_rate").replace("_", " ")
             rows.append(_row(term.name, f"{what} rate per patient-{unit[:-1]}", x))
             continue
-        rows.append(_row(parameter, f"proportion: {term.name}", x))
-        events = {a for feasible in getattr(term, "counts", {}).values() for a in feasible}
+        rows.append(_row(term.parameter, f"proportion: {term.name}", x))
+        events = {a for feasible in term.counts.values() for a in feasible}
         if events == {0}:
+            bounds = ", ".join(f"3/{m} = {rule_of_three(m):.3f}" for m in sorted(term.counts))
             rows.append(
                 _prob(
                     f"{term.name}_upper95",
-                    f"{term.name}: one-sided 95% upper bound (rule of three: "
-                    + ", ".join(f"3/{m} = {rule_of_three(m):.3f}" for m in sorted(term.counts))
-                    + ")",
+                    f"{term.name}: one-sided 95% upper bound (rule of three: {bounds})",
                     float(np.quantile(x, 0.95)),
                 )
             )
@@ -198,12 +217,15 @@ def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
 def comparison_table(
     study: Study,
     audit: Audit,
-    primary: FitResult,
+    quantities: list[dict],
     checks: pd.DataFrame,
     frequentist: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One row per printed figure: printed | recomputed | posterior | predictive | flag."""
-    quantities = {r["quantity"]: r for r in posterior_quantities(study, primary)}
+    """One row per printed figure: printed | recomputed | posterior | predictive | flag.
+
+    ``quantities`` are the primary fit's :func:`posterior_quantities` rows.
+    """
+    quantities = {r["quantity"]: r for r in quantities}
     checks = checks.set_index("figure_id") if len(checks) else checks
     labels = {a.id: a.label or a.id for a in study.arms}
     unit = study.time_unit

@@ -780,6 +780,10 @@ class LandmarkChoice(NamedTuple):
     reason: str
 
 
+#: most configurations for which ``landmark_term(form="auto")`` enumerates them
+ENUMERATION_LIMIT = 20_000
+
+
 def landmark_term(
     arm: Arm | str,
     figures: Sequence[SurvivalFigure],
@@ -787,7 +791,7 @@ def landmark_term(
     censoring: CensoringModel | None = None,
     *,
     rounding: str = "either",
-    form: str = "forward",
+    form: str = "auto",
     max_states: int = _landmark_dp.DEFAULT_MAX_STATES,
     max_edges: int = _landmark_dp.DEFAULT_MAX_EDGES,
     max_configurations: int | None = None,
@@ -801,6 +805,11 @@ def landmark_term(
     most ``max_configurations`` configurations); otherwise the approximate term, with the
     reason. ``rounding`` applies to figures that do not set their own; ``n_candidates``
     defaults to ``arm.n``.
+
+    ``form="auto"`` takes the enumeration form (one matrix product and a log-sum-exp over
+    the configurations) when there are at most :data:`ENUMERATION_LIMIT` configurations,
+    and the forward pass over the graph otherwise. Both give the same value (tested); the
+    enumeration form has far fewer operations, so its model compiles about twice as fast.
     """
     arm_id = arm.id if isinstance(arm, Arm) else str(arm)
     if n_candidates is None and isinstance(arm, Arm):
@@ -847,8 +856,12 @@ def landmark_term(
         return approximate(
             f"{total:,} feasible configurations exceed max_configurations={max_configurations:,}"
         )
+    if form == "auto":
+        form = "enumeration" if total <= ENUMERATION_LIMIT else "forward"
     term = ExactLandmark(arm_id, graphs, censoring, form=form, name=name)
     edges = sum(g.n_edges for g in graphs)
     return LandmarkChoice(
-        term, "exact", f"{estimator}: {total:,} feasible configurations, {edges:,} graph edges"
+        term,
+        "exact",
+        f"{estimator}: {total:,} feasible configurations, {edges:,} graph edges ({form} form)",
     )

@@ -25,6 +25,7 @@ from resurv.audit import Audit, audit
 from resurv.censoring import CensoringModel
 from resurv.compare import (
     comparison_table,
+    conjugate_draws,
     figure_kind,
     posterior_quantities,
     report_times,
@@ -129,7 +130,13 @@ class FitOutcome:
 
 
 def study_terms(study: Study, censoring: CensoringModel) -> tuple[list, dict[str, str]]:
-    """One likelihood term per usable printed figure, and how each landmark term was chosen."""
+    """The survival model's likelihood terms, and how each landmark term was chosen.
+
+    Landmark survival, hazard ratios and medians inform ``(lam, k)``. Proportions, counts
+    and rates have parameters of their own that no other figure informs: their posteriors
+    are conjugate (:func:`count_terms`, drawn exactly by
+    :func:`resurv.compare.conjugate_draws`), so they stay out of the sampled model.
+    """
     terms, methods = [], {}
     by_arm: dict[str, list[SurvivalFigure]] = {}
     for f in study.figures:
@@ -155,16 +162,24 @@ def study_terms(study: Study, censoring: CensoringModel) -> tuple[list, dict[str
                     t_max=_followup_max(study, censoring),
                 )
             )
-        elif isinstance(f, ProportionFigure):
+    return terms, methods
+
+
+def count_terms(study: Study, censoring: CensoringModel) -> list:
+    """Proportion, count and rate terms (conjugate Beta/Gamma mixtures; see study_terms)."""
+    terms = []
+    for f in study.figures:
+        name = term_name(f.id)
+        if isinstance(f, ProportionFigure):
             rounding = f.rounding or study.rounding
-            terms.append(ProportionTerm.from_printed(name, f.percent, f.n, rounding, arm=f.arm))
+            term = ProportionTerm.from_printed(name, f.percent, f.n, rounding, arm=f.arm)
+            terms.append(term)
             if "recurrence" in f.id or "recurrence" in (f.name or ""):
                 followup = recurrence_followup(study, censoring)
-                counts = ProportionTerm.from_printed(name, f.percent, f.n, rounding).counts
-                terms.append(RateTerm(f"{name}_rate", counts, followup, arm=f.arm))
+                terms.append(RateTerm(f"{name}_rate", term.counts, followup, arm=f.arm))
         elif isinstance(f, CountFigure):
             terms.append(CountTerm(name, f.events, f.n, arm=f.arm))
-    return terms, methods
+    return terms
 
 
 def _followup_max(study: Study, censoring: CensoringModel) -> float:
@@ -238,12 +253,13 @@ def fit_task(task: FitTask) -> FitOutcome:
         for n in arm.n:
             weight = float(np.mean(draws.n[arm.id] == n))
             candidates.append({"arm": arm.id, "n": int(n), "posterior_weight": weight})
+    conjugate = conjugate_draws(count_terms(study, censoring), size=4000, seed=task.seed)
     out = FitOutcome(
         task=task,
         status=res.status,
         failures=[f.message for f in res.diagnostics.failures],
         idata=res.idata,
-        quantities=posterior_quantities(study, res),
+        quantities=posterior_quantities(study, res, conjugate),
         diagnostics=_diagnostics_frame(res),
         candidates=candidates,
         curves=_curves(res, study),
@@ -427,9 +443,8 @@ def reanalyse(
         if own_pool:
             pool.shutdown()
     primary = next(o for o in outcomes if o.task.primary)
-    primary_fit = _refit_view(primary, study)
     comparison = comparison_table(
-        study, aud, primary_fit, primary.checks, primary.pseudo_frequentist
+        study, aud, primary.quantities, primary.checks, primary.pseudo_frequentist
     )
     used = {
         "families": list(dict.fromkeys(t.family for t in tasks)),
@@ -458,33 +473,6 @@ def reanalyse(
             "fits": [o.seconds for o in outcomes],
             "total": time.perf_counter() - t0,
         },
-    )
-
-
-def _refit_view(outcome: FitOutcome, study: Study) -> FitResult:
-    """A FitResult view of a stored outcome (for tables computed after the tasks)."""
-    from resurv.diagnostics import Diagnostics  # noqa: F401 - documented type of the field
-    from resurv.families import get_family
-
-    t = outcome.task
-    terms, _ = study_terms(study, CensoringModel.from_study(study, close=t.close))
-    prior = get_prior_set(
-        t.prior,
-        hr_important=study.analysis.hr_important,
-        literature=study.analysis.literature,
-        time_unit=study.time_unit,
-    )
-    return FitResult(
-        idata=outcome.idata,
-        family=get_family(t.family),
-        prior_set=prior,
-        arms=tuple(a.id for a in study.arms),
-        reference_arm=study.reference_arm,
-        terms=tuple(terms),
-        status=outcome.status,
-        diagnostics=None,
-        settings={},
-        times=report_times(study),
     )
 
 
