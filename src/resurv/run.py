@@ -318,7 +318,7 @@ def _tasks(study: Study, settings: RunSettings) -> list[FitTask]:
     combos = [(f, p, close) for f in families for p in priors]
     if settings.sensitivity:
         others = [c for c in study.censoring.close_candidates if c != close]
-        combos += [(f, priors[0], c) for c in others for f in families]
+        combos += [(families[0], priors[0], c) for c in others]
     seeds = task_seeds(settings.seed if settings.seed is not None else a.seed, len(combos))
     return [
         FitTask(family=f, prior=p, close=c, seed=s, primary=(i == 0), **base)
@@ -359,7 +359,10 @@ def assumptions(study: Study, methods: dict[str, str]) -> list[str]:
         f"per {study.time_unit[:-1]}. " + (c.note or "")
     )
     if c.close_candidates:
-        out.append(f"Sensitivity: study close varied over {list(c.close_candidates)}.")
+        out.append(
+            f"Sensitivity: study close varied over {list(c.close_candidates)} (primary family "
+            "and prior set)."
+        )
     out.append(
         f"Printed percentages read under {study.rounding!r} rounding "
         "(round half up and/or truncation), per figure unless the figure says otherwise."
