@@ -12,6 +12,7 @@ SD: the ratio posterior SD / prior SD of ``log k`` is reported with a plain stat
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -82,17 +83,23 @@ def log_marginal_likelihood(model: pm.Model, *, draws: int, chains: int, seed: i
     Ching J, Chen YC. Transitional Markov chain Monte Carlo method for Bayesian model
     updating, model class selection, and model averaging. J Eng Mech 2007;133:816-32.
     """
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    pymc_log.setLevel(logging.WARNING)  # SMC's progress lines would reach the terminal
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = pm.sample_smc(
-            draws=draws,
-            chains=chains,
-            cores=1,
-            random_seed=seed,
-            progressbar=False,
-            model=model,
-            compute_convergence_checks=False,
-        )
+        try:
+            idata = pm.sample_smc(
+                draws=draws,
+                chains=chains,
+                cores=1,
+                random_seed=seed,
+                progressbar=False,
+                model=model,
+                compute_convergence_checks=False,
+            )
+        finally:
+            pymc_log.setLevel(level)
     lml = np.asarray(idata["sample_stats"]["log_marginal_likelihood"].values, dtype=float)
     # one row per chain, one entry per SMC stage; the estimate is the last finite entry
     return [_last_finite(c) for c in lml.reshape(chains, -1)]
