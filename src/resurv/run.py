@@ -611,14 +611,16 @@ def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None =
     )
     primary = result.primary
     if primary.ppc is not None:
+        # survival in percent, as printed; p-values as numbers
+        survival_ids = {f.id for f in study.figures if isinstance(f, SurvivalFigure)}
         ppc = primary.ppc.copy()
+        is_survival = ppc["figure_id"].isin(survival_ids)
+        ppc.loc[is_survival, "value"] = ppc.loc[is_survival, "value"] * 100.0
         ppc.to_csv(tables / "ppc.csv", index=False, float_format="%.6g")
         obs = [
             {
                 "figure_id": f.id,
-                "printed_value": f.percent.value / 100
-                if isinstance(f, SurvivalFigure)
-                else f.p.value,
+                "printed_value": f.percent.value if f.id in survival_ids else f.p.value,
                 "kind": figure_kind(f),
             }
             for f in study.figures
