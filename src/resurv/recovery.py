@@ -394,7 +394,7 @@ def recovery_fit(task: RecoveryTask) -> RecoveryFit:
     return RecoveryFit(
         task=task,
         status=res.status,
-        failures=[f.message for f in res.diagnostics.failures],
+        failures=[f.message() for f in res.diagnostics.failures],
         log_hr=np.log(hr),
         surv=surv.reshape(-1, *surv.shape[2:]),
         idata=res.idata,

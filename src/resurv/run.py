@@ -219,7 +219,7 @@ def _diagnostics_frame(res: FitResult) -> pd.DataFrame:
     bfmi = res.diagnostics.to_dict().get("bfmi", [])
     frame["bfmi_min"] = float(np.min(bfmi)) if len(bfmi) else np.nan
     frame["passed"] = res.passed
-    frame["failures"] = "; ".join(f.message for f in res.diagnostics.failures)
+    frame["failures"] = "; ".join(f.message() for f in res.diagnostics.failures)
     return frame
 
 
@@ -257,7 +257,7 @@ def fit_task(task: FitTask) -> FitOutcome:
     out = FitOutcome(
         task=task,
         status=res.status,
-        failures=[f.message for f in res.diagnostics.failures],
+        failures=[f.message() for f in res.diagnostics.failures],
         idata=res.idata,
         quantities=posterior_quantities(study, res, conjugate),
         diagnostics=_diagnostics_frame(res),
