@@ -128,6 +128,7 @@ def atomic_folder(dest: str | os.PathLike, *, force: bool = False) -> Iterator[P
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
         yield tmp
+        _check_not_interrupted()
         _swap_into_place(tmp, dest)
     finally:
         if tmp.exists():
@@ -147,19 +148,41 @@ def _swap_into_place(tmp: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+#: signals received inside :func:`sigterm_as_interrupt` (checked again before a swap)
+_PENDING_SIGNALS: list[int] = []
+
+
+def _check_not_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a signal arrived, even one whose exception was lost.
+
+    Python swallows an exception raised inside a finaliser (``__del__``): a signal that
+    lands there must still stop the swap of half-made results into place.
+    """
+    if _PENDING_SIGNALS:
+        raise KeyboardInterrupt(f"signal {_PENDING_SIGNALS[-1]}")
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises ``KeyboardInterrupt`` so clean-up code runs."""
+    """Within the block, SIGTERM and SIGINT raise ``KeyboardInterrupt`` so clean-up code runs.
+
+    Each signal is also recorded, so :func:`atomic_folder` refuses to swap results in after
+    a signal even if its exception was swallowed (raised inside a finaliser).
+    """
 
     def handler(signum, frame):  # noqa: ARG001
+        _PENDING_SIGNALS.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
+    _PENDING_SIGNALS.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        _PENDING_SIGNALS.clear()

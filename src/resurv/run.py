@@ -343,7 +343,7 @@ def _smc_tasks(study: Study, tasks: list[FitTask]) -> list[SMCTask]:
     return out
 
 
-def assumptions(study: Study, methods: dict[str, str]) -> list[str]:
+def assumptions(study: Study, methods: dict[str, str], *, sensitivity: bool = True) -> list[str]:
     """Every assumption of the run, in plain words."""
     c = study.censoring
     out = []
@@ -358,7 +358,7 @@ def assumptions(study: Study, methods: dict[str, str]) -> list[str]:
         f"close at {c.close:g}, loss to follow-up hazard {c.loss_rate:g} "
         f"per {study.time_unit[:-1]}. " + (c.note or "")
     )
-    if c.close_candidates:
+    if c.close_candidates and sensitivity:
         out.append(
             f"Sensitivity: study close varied over {list(c.close_candidates)} (primary family "
             "and prior set)."
@@ -461,6 +461,8 @@ def reanalyse(
         "ppc_draws": settings.ppc_draws,
         "pseudo_datasets": settings.pseudo_datasets,
         "workers": settings.workers,
+        "thresholds": dict(settings.thresholds or {}),
+        "marginal_likelihood": settings.marginal_likelihood,
         "master_seed": settings.seed if settings.seed is not None else study.analysis.seed,
     }
     return Reanalysis(
@@ -469,7 +471,7 @@ def reanalyse(
         settings=used,
         outcomes=outcomes,
         comparison=comparison,
-        assumptions=assumptions(study, primary.landmark_methods),
+        assumptions=assumptions(study, primary.landmark_methods, sensitivity=settings.sensitivity),
         marginal=marginal,
         seconds={
             "audit": t_audit,
