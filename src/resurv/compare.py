@@ -19,6 +19,7 @@ from resurv.audit import Audit
 from resurv.fit import FitResult
 from resurv.likelihood import RateTerm, rule_of_three
 from resurv.study import (
+    FIGURE_KINDS,
     CountFigure,
     HazardRatioFigure,
     LogrankFigure,
@@ -55,20 +56,9 @@ def report_times(study: Study) -> tuple[float, ...]:
     return tuple(sorted(t for t in times if t <= study.max_followup))
 
 
-_KINDS = {
-    SurvivalFigure: "survival",
-    MedianFigure: "median",
-    HazardRatioFigure: "hazard_ratio",
-    LogrankFigure: "logrank_p",
-    ProportionFigure: "proportion",
-    CountFigure: "count",
-    PercentOfFigure: "percent_of",
-}
-
-
 def figure_kind(figure) -> str:
-    """The study-file ``kind`` of a figure object."""
-    return next((k for cls, k in _KINDS.items() if isinstance(figure, cls)), "followup")
+    """The study-file ``kind`` of a figure object (inverse of ``FIGURE_KINDS``)."""
+    return next(k for k, cls in FIGURE_KINDS.items() if type(figure) is cls)
 
 
 def _draws(da) -> np.ndarray:
