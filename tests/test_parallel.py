@@ -56,3 +56,24 @@ def test_progress_callback_counts_every_task():
     seen = []
     run_tasks(_fail_on_three, [1, 2], on_done=lambda d, t: seen.append((d, t)))
     assert seen == [(1, 2), (2, 2)]
+
+
+def test_in_process_results_are_stored_as_each_task_finishes(tmp_path):
+    """An interruption after task 2 must leave task 1's checkpoint (and progress reported)."""
+    seen = []
+
+    def stop_at_two(task):
+        if task == 2:
+            raise KeyboardInterrupt("interrupted")
+        return {"value": task}
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(
+            stop_at_two,
+            [1, 2, 3],
+            keys=["a", "b", "c"],
+            checkpoint_dir=tmp_path,
+            on_done=lambda d, t: seen.append(d),
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    assert seen == [1]

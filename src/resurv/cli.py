@@ -129,6 +129,7 @@ def _cmd_simulate(args) -> int:
         out=args.out,
         settings=settings,
         progress=Progress("replicates", quiet=args.quiet),
+        force=args.force,
     )
     _say(args, outcome.summary_text())
     return EXIT_OK if outcome.passed else EXIT_DIAGNOSTICS
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1, help="local processes (default 1)")
     p.add_argument("--family", choices=("exponential", "weibull"), default="exponential")
     p.add_argument("--prior", default="weakly_informative", help="a proper prior set")
+    p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
     p.set_defaults(func=_cmd_simulate)
     return parser
 

@@ -106,9 +106,13 @@ def run_tasks(
     if on_done is not None and done:
         on_done(done, len(tasks))
 
-    futures = {executor.submit(fn, tasks[i]): i for i in pending}
-    for future in _completed(futures):
-        i = futures[future]
+    if isinstance(executor, InProcessExecutor):
+        # one at a time, so each result is stored (and reported) as soon as it exists
+        completed = ((executor.submit(fn, tasks[i]), i) for i in pending)
+    else:
+        futures = {executor.submit(fn, tasks[i]): i for i in pending}
+        completed = ((f, futures[f]) for f in _completed(futures))
+    for future, i in completed:
         results[i] = future.result()
         if folder is not None:
             path = _checkpoint_path(folder, keys[i])
