@@ -91,21 +91,6 @@ def graph_rows(g):
     return {tuple(int(v) for v in row) for row in g.enumerate(10**6).counts}
 
 
-def graph_contains(g, row):
-    """Walk the graph along a configuration row; True when it ends in an accepted state."""
-    if not g.layers[0].at_risk.size:
-        return False
-    state = 0
-    for j, e in enumerate(g.edges):
-        hit = np.flatnonzero(
-            (e.src == state) & (e.deaths == row[2 * j]) & (e.censored == row[2 * j + 1])
-        )
-        if hit.size != 1:
-            return False
-        state = int(e.dst[hit[0]])
-    return int(g.layers[-1].at_risk[state]) == row[-1]
-
-
 # -- brute force agreement ------------------------------------------------------------------
 
 
@@ -419,5 +404,5 @@ def test_km_grid_matches_lifelines_on_a_cohort():
     g = build_landmark_graph(
         len(times), [(3, printed, "round")], estimator="kaplan-meier", grid_width=h
     )
-    assert graph_contains(g, (*row, r_end))
-    assert not graph_contains(g, (*row[:-2], row[-2] + 1, row[-1] - 1, r_end))
+    assert g.contains((*row, r_end))
+    assert not g.contains((*row[:-2], row[-2] + 1, row[-1] - 1, r_end))

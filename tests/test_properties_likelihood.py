@@ -288,21 +288,6 @@ def test_b_forward_enumeration_and_brute_force_agree(design, pick, at):
 # -- (c) a simulated cohort lies in the graph of its own printed figures ------------------------
 
 
-def graph_contains(g, row) -> bool:
-    """Walk the graph along a configuration; True when it ends in an accepted state."""
-    if not g.layers[0].at_risk.size:
-        return False
-    state = 0
-    for j, e in enumerate(g.edges):
-        hit = np.flatnonzero(
-            (e.src == state) & (e.deaths == row[2 * j]) & (e.censored == row[2 * j + 1])
-        )
-        if hit.size != 1:
-            return False
-        state = int(e.dst[hit[0]])
-    return int(g.layers[-1].at_risk[state]) == row[-1]
-
-
 @_settings(150)
 @given(
     n=st.integers(3, 8),
@@ -354,7 +339,7 @@ def test_c_a_simulated_cohort_is_in_the_graph_of_its_figures(
     g = build_landmark_graph(n, checkpoints, estimator=estimator, width=width)
     assert not g.truncated
     assert np.allclose(g.cuts, cuts, rtol=0, atol=1e-12)
-    assert graph_contains(g, row), (row, checkpoints)
+    assert g.contains(row), (row, checkpoints)
 
 
 # -- (d) estimators against independent ones ------------------------------------------------------

@@ -329,6 +329,24 @@ class LandmarkGraph:
             alive.insert(0, back & fwd[j])
         return alive
 
+    def contains(self, row) -> bool:
+        """Whether configuration ``row`` is a path of the graph ending in an accepted state.
+
+        ``row`` is ``[d_0, c_0, ..., at_risk_at_end]``; the check walks the edges (no
+        enumeration).
+        """
+        if not self.layers[0].at_risk.size:
+            return False
+        state = 0
+        for j, e in enumerate(self.edges):
+            hit = np.flatnonzero(
+                (e.src == state) & (e.deaths == row[2 * j]) & (e.censored == row[2 * j + 1])
+            )
+            if hit.size != 1:
+                return False
+            state = int(e.dst[hit[0]])
+        return int(self.layers[-1].at_risk[state]) == row[-1]
+
     def enumerate(
         self, max_configurations: int = 100_000, *, rule: Rule | None = None
     ) -> Configurations:
