@@ -236,7 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    wrapped = textwrap.fill(message, width=100, subsequent_indent="  ")
+    # Never split a word: a long path must stay one piece a user can copy.
+    wrapped = textwrap.fill(
+        message,
+        width=100,
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     print(f"resurv: error: {wrapped}", file=sys.stderr)
 
 
