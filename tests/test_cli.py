@@ -45,7 +45,7 @@ def test_bad_study_file_exits_2_with_one_paragraph(path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     err = captured.err
-    assert err.startswith("resurv: error: in ")
+    assert _flat(err).startswith("resurv: error: in ")
     assert "Traceback" not in err
     assert "\n\n" not in err.strip()  # one paragraph
 
