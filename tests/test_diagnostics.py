@@ -14,12 +14,14 @@ from resurv.diagnostics import DEFAULT_THRESHOLDS, check
 CHAINS, DRAWS = 4, 1000
 
 
-def make_tree(rng, *, stuck_chain=None, divergent=0, energy=None, rho=0.0):
+def make_tree(rng, *, stuck_chain=None, divergent=0, energy=None, rho=0.0, saturated=None):
     """Four chains of independent N(0, 1) draws of a scalar and a 2-vector, and sampler stats.
 
     ``stuck_chain``: that chain of ``mu`` sits at 3 (as a chain stuck in another mode would).
     ``divergent``: number of transitions flagged divergent. ``energy``: replaces the i.i.d.
     N(0, 1) energies. ``rho``: AR(1) autocorrelation of ``mu`` (ESS about N (1 - rho) / (1 + rho)).
+    ``saturated``: ``(name, count)``, record that many transitions as having hit the maximum tree
+    depth under nutpie's (``maxdepth_reached``) or PyMC's (``reached_max_treedepth``) name.
     """
     mu = rng.normal(size=(CHAINS, DRAWS))
     if rho:
@@ -43,6 +45,11 @@ def make_tree(rng, *, stuck_chain=None, divergent=0, energy=None, rho=0.0):
         {"diverging": (("chain", "draw"), diverging), "energy": (("chain", "draw"), energy)},
         coords={"chain": np.arange(CHAINS), "draw": np.arange(DRAWS)},
     )
+    if saturated is not None:
+        name, count = saturated
+        hit = np.zeros((CHAINS, DRAWS), dtype=bool)
+        hit.flat[rng.choice(CHAINS * DRAWS, size=count, replace=False)] = True
+        stats[name] = (("chain", "draw"), hit)
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
 
 
@@ -136,3 +143,27 @@ def test_without_sample_stats_only_convergence_is_checked():
     tree = make_tree(np.random.default_rng(9))
     diag = check(xr.DataTree.from_dict({"posterior": tree["posterior"].to_dataset()}))
     assert diag.passed and diag.divergences == -1 and diag.bfmi.size == 0
+
+
+@pytest.mark.parametrize("name", ["maxdepth_reached", "reached_max_treedepth"])
+def test_tree_depth_saturation_fails_above_the_threshold(name):
+    # 1% of 4000 transitions = 40: 40 passes, 41 fails
+    at_limit = check(make_tree(np.random.default_rng(8), saturated=(name, 40)))
+    assert at_limit.passed, at_limit.to_text()
+    assert at_limit.treedepth_frac == pytest.approx(0.01)
+    diag = check(make_tree(np.random.default_rng(8), saturated=(name, 41)))
+    (failure,) = diag.failures
+    assert (failure.check, failure.where) == ("treedepth", "all")
+    assert failure.value == pytest.approx(41 / 4000)
+    assert failure.threshold == DEFAULT_THRESHOLDS["treedepth_frac_max"] == 0.01
+    assert "reparameterise" in failure.fix
+    assert "treedepth of all is 0.01025 (> threshold 0.01)" in diag.to_text()
+    assert diag.to_dict()["treedepth_frac"] == pytest.approx(41 / 4000)
+    assert check(
+        make_tree(np.random.default_rng(8), saturated=(name, 41)), treedepth_frac_max=0.02
+    ).passed
+
+
+def test_tree_depth_not_recorded_is_not_a_failure():
+    diag = check(make_tree(np.random.default_rng(9)))
+    assert diag.passed and np.isnan(diag.treedepth_frac)

@@ -48,7 +48,7 @@ CONTRACT = {
                     "median", "lower_95", "upper_95"],
     "diagnostics": ["fit_key", "family", "prior", "close", "status", "variable", "rhat",
                     "ess_bulk", "ess_tail", "mcse_mean", "sd", "mcse_rel", "divergences",
-                    "bfmi_min", "passed", "failures"],
+                    "bfmi_min", "treedepth_frac", "passed", "failures"],
     "candidates": ["fit_key", "arm", "n", "posterior_weight"],
     "survival_curves": ["fit_key", "arm", "time", "q025", "q25", "median", "q75", "q975"],
     "hazard_ratio_draws": ["fit_key", "family", "prior", "close", "arm", "draw", "hazard_ratio"],

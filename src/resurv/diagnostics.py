@@ -3,7 +3,8 @@
 :func:`check` computes, for the gated variables of a posterior (the free parameters and the
 key derived quantities, not every Deterministic), the rank-normalised split R-hat, the bulk
 and tail effective sample sizes and the Monte Carlo standard error of the mean; from the
-sampler statistics it counts divergent transitions and computes E-BFMI per chain. Every
+sampler statistics it counts divergent transitions, computes E-BFMI per chain and the share of
+transitions that stopped at the maximum tree depth. Every
 threshold is a keyword-only argument, and every failure carries the number, the threshold and
 the fix. Nothing is printed: ask for :meth:`Diagnostics.to_text` or :meth:`Diagnostics.to_frame`.
 
@@ -25,6 +26,8 @@ __all__ = ["DEFAULT_THRESHOLDS", "Diagnostics", "Failure", "check"]
 #: Default thresholds of :func:`check` (Vehtari et al. 2021 for R-hat and ESS; Betancourt 2016
 #: for E-BFMI). ``mcse_rel_max`` bounds MCSE(mean) / posterior SD: 0.1 means the Monte Carlo
 #: error of a posterior mean is at most a tenth of the posterior's own spread.
+#: ``treedepth_frac_max`` bounds the share of post-warmup transitions whose trajectory was cut
+#: at the sampler's maximum tree depth (CmdStan and ``arviz_stats.diagnose`` warn at any).
 DEFAULT_THRESHOLDS = {
     "rhat_max": 1.01,
     "ess_bulk_min": 400.0,
@@ -32,6 +35,7 @@ DEFAULT_THRESHOLDS = {
     "max_divergences": 0,
     "bfmi_min": 0.3,
     "mcse_rel_max": 0.1,
+    "treedepth_frac_max": 0.01,
 }
 
 _FIXES = {
@@ -43,6 +47,9 @@ _FIXES = {
     "mcse_rel": "increase draws so that the Monte Carlo error is small against the posterior SD",
     "divergences": "raise target_accept (e.g. 0.95 or 0.99); if divergences remain, the "
     "posterior has a funnel or a hard boundary: use a more informative prior",
+    "treedepth": "a trajectory cut at the maximum tree depth explores slowly: reparameterise "
+    "or use a more informative prior (a long flat ridge, e.g. an unidentified Weibull shape, "
+    "is the usual cause); raising the sampler's maximum depth only hides it",
     "bfmi": "increase tune; a low E-BFMI means the momentum resampling explores the energy "
     "levels poorly, often because of heavy tails: try a more informative prior",
 }
@@ -56,7 +63,7 @@ class Failure:
     ----------
     check : str
         One of ``"rhat"``, ``"ess_bulk"``, ``"ess_tail"``, ``"mcse_rel"``, ``"divergences"``,
-        ``"bfmi"``.
+        ``"treedepth"``, ``"bfmi"``.
     where : str
         The variable (e.g. ``"log_hazard[resected]"``), the chain (``"chain 2"``) or ``"all"``.
     value : float
@@ -75,7 +82,7 @@ class Failure:
 
     def message(self) -> str:
         """Return a one-line description of the failure with its fix."""
-        relation = ">" if self.check in ("rhat", "mcse_rel", "divergences") else "<"
+        relation = ">" if self.check in ("rhat", "mcse_rel", "divergences", "treedepth") else "<"
         return (
             f"{self.check} of {self.where} is {self.value:.4g} ({relation} threshold "
             f"{self.threshold:.4g}); fix: {self.fix}"
@@ -101,6 +108,9 @@ class Diagnostics:
         Every failed check, in the order above.
     thresholds : dict
         The thresholds used.
+    treedepth_frac : float
+        Share of post-warmup transitions that hit the maximum tree depth (all chains); NaN if
+        the sampler did not record it.
     """
 
     table: pd.DataFrame
@@ -110,6 +120,7 @@ class Diagnostics:
     n_draws: int
     failures: tuple[Failure, ...]
     thresholds: dict = field(default_factory=dict)
+    treedepth_frac: float = float("nan")
 
     @property
     def passed(self) -> bool:
@@ -130,7 +141,9 @@ class Diagnostics:
             f"min bulk ESS {_fmin(self.table['ess_bulk']):.0f} (>= {t['ess_bulk_min']:.0f}); "
             f"min tail ESS {_fmin(self.table['ess_tail']):.0f} (>= {t['ess_tail_min']:.0f})",
             f"divergences {self.divergences} (<= {t['max_divergences']}); "
-            f"min E-BFMI {_fmin(self.bfmi):.3f} (>= {t['bfmi_min']})",
+            f"min E-BFMI {_fmin(self.bfmi):.3f} (>= {t['bfmi_min']}); "
+            f"max tree depth reached in {self.treedepth_frac:.1%} of transitions "
+            f"(<= {t['treedepth_frac_max']:.0%})",
         ]
         lines += [f"- {f.message()}" for f in self.failures]
         return "\n".join(lines)
@@ -143,6 +156,7 @@ class Diagnostics:
             "n_draws": self.n_draws,
             "divergences": self.divergences,
             "bfmi": [float(b) for b in self.bfmi],
+            "treedepth_frac": self.treedepth_frac,
             "max_rhat": _fmax(self.table["r_hat"]),
             "min_ess_bulk": _fmin(self.table["ess_bulk"]),
             "min_ess_tail": _fmin(self.table["ess_tail"]),
@@ -194,6 +208,7 @@ def check(
     max_divergences: int = DEFAULT_THRESHOLDS["max_divergences"],
     bfmi_min: float = DEFAULT_THRESHOLDS["bfmi_min"],
     mcse_rel_max: float = DEFAULT_THRESHOLDS["mcse_rel_max"],
+    treedepth_frac_max: float = DEFAULT_THRESHOLDS["treedepth_frac_max"],
 ) -> Diagnostics:
     r"""Check the convergence and sampler diagnostics of a posterior sample.
 
@@ -201,13 +216,16 @@ def check(
     ----------
     idata : xarray.DataTree
         With a ``posterior`` group (dims ``chain``, ``draw``) and, optionally, a
-        ``sample_stats`` group with ``diverging`` and ``energy`` (as nutpie and PyMC store).
+        ``sample_stats`` group with ``diverging``, ``energy`` and ``maxdepth_reached``
+        (nutpie) or ``reached_max_treedepth`` (PyMC).
     var_names : sequence of str, optional
         Posterior variables to gate. Default: every posterior variable. :func:`resurv.fit.fit`
         passes the free parameters and the key derived quantities.
     rhat_max, ess_bulk_min, ess_tail_min, max_divergences, bfmi_min, mcse_rel_max
         Thresholds; see :data:`DEFAULT_THRESHOLDS`. Scalars that are constant across draws
         (e.g. the hazard ratio of the reference arm, identically 1) are not gated.
+    treedepth_frac_max
+        Largest allowed share of transitions that hit the maximum tree depth.
 
     Returns
     -------
@@ -250,6 +268,7 @@ def check(
         "max_divergences": max_divergences,
         "bfmi_min": bfmi_min,
         "mcse_rel_max": mcse_rel_max,
+        "treedepth_frac_max": treedepth_frac_max,
     }
     ds = posterior[list(var_names)].astype(float)
     sd = _flatten(ds.std(dim=("chain", "draw"), ddof=1))
@@ -285,6 +304,21 @@ def check(
             failures.append(
                 Failure("divergences", "all", divergences, max_divergences, _FIXES["divergences"])
             )
+    treedepth_frac = float("nan")
+    saturated = next(
+        (
+            stats[k]
+            for k in ("maxdepth_reached", "reached_max_treedepth")
+            if stats is not None and k in stats
+        ),
+        None,
+    )
+    if saturated is not None:
+        treedepth_frac = float(saturated.astype(float).mean())
+        if treedepth_frac > treedepth_frac_max:
+            failures.append(
+                Failure("treedepth", "all", treedepth_frac, treedepth_frac_max, _FIXES["treedepth"])
+            )
     bfmi = np.array([])
     if stats is not None and "energy" in stats:
         energy = stats["energy"].transpose("chain", "draw").to_numpy().astype(float)
@@ -301,4 +335,5 @@ def check(
         n_draws=int(posterior.sizes["draw"]),
         failures=tuple(failures),
         thresholds=thresholds,
+        treedepth_frac=treedepth_frac,
     )

@@ -218,6 +218,7 @@ def _diagnostics_frame(res: FitResult) -> pd.DataFrame:
     frame["divergences"] = res.diagnostics.to_dict().get("divergences", np.nan)
     bfmi = res.diagnostics.to_dict().get("bfmi", [])
     frame["bfmi_min"] = float(np.min(bfmi)) if len(bfmi) else np.nan
+    frame["treedepth_frac"] = res.diagnostics.treedepth_frac
     frame["passed"] = res.passed
     frame["failures"] = "; ".join(f.message() for f in res.diagnostics.failures)
     return frame
