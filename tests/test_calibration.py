@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -284,16 +285,25 @@ def test_replicate_prints_what_independent_estimators_give():
 
 def test_unprintable_cohort_gives_a_reason():
     design = simulation_design(loads_study(RICH))
-    # arm a: everyone censored in the first year, nobody enters [1, 2) or [2, 3)
+    # every death in arm b: no finite Cox estimate, so no paper could print the hazard ratio
     cohort = {"time": np.array([0.5, 0.6, 0.7, 1.5, 2.5, 4.0]),
               "event": np.array([False, False, False, True, True, False]),
-              "arm": np.array([0, 0, 0, 1, 1, 1]), "arms": ("a", "b")}  # fmt: skip
-    figures, reason = print_figures(design, cohort)
-    assert figures == ()
-    assert reason.startswith("s3_a: no patient of arm 'a' at risk in an interval before 3")
-    cohort["arm"] = np.array([1, 1, 1, 0, 0, 0])  # now every death is in arm b
+              "arm": np.array([1, 1, 1, 0, 0, 0]), "arms": ("a", "b")}  # fmt: skip
     figures, reason = print_figures(design, cohort)
     assert figures == () and reason.startswith("hr: the Cox partial likelihood has no finite")
+
+
+def test_survival_is_carried_forward_past_the_last_patient_at_risk():
+    """As the likelihood counts it: arm a's life table ends in year 1 at 1 - 1/(3 - 2/2)."""
+    design = simulation_design(loads_study(RICH))
+    design = replace(design, figures=tuple(f for f in design.figures if f.id == "s3_a"))
+    cohort = {"time": np.array([0.5, 0.6, 0.7, 1.5, 2.5, 4.0, 0.2]),
+              "event": np.array([True, False, False, True, True, False, True]),
+              "arm": np.array([0, 0, 0, 1, 1, 1, 1]), "arms": ("a", "b")}  # fmt: skip
+    figures, reason = print_figures(design, cohort)
+    assert reason == ""
+    (s3_a,) = figures
+    assert s3_a.time == 3 and s3_a.percent.value == 50.0
 
 
 def test_settings_refuse_bad_values():

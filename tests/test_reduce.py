@@ -68,13 +68,21 @@ def test_actuarial_at_equals_life_table_survival(width):
         for j in range(0, 12):
             lt = j * width
             full = life_table_survival(t, e, lt, width)
+            # past the last interval with patients at risk the full table is undefined (as
+            # KMsurv::lifetab) and the printed landmark carries the last value forward
+            back = j
+            while np.isnan(full):
+                back -= 1
+                full = life_table_survival(t, e, back * width, width)
             lean = actuarial_at(t, e, lt, width)
             np.testing.assert_allclose(lean, full, rtol=1e-13, atol=1e-15)
 
 
 def test_actuarial_at_empty_intervals():
-    # everyone withdrawn before 3: undefined at 4; everyone dead: 0
-    assert np.isnan(actuarial_at([0.5, 1.5, 2.2], [1, 0, 0], 4.0))
+    # everyone withdrawn before 3: 2/3 (the death in year 1) is carried forward to 4;
+    # the full table leaves year 4 undefined; everyone dead: 0
+    assert actuarial_at([0.5, 1.5, 2.2], [1, 0, 0], 4.0) == pytest.approx(2 / 3, rel=1e-15)
+    assert np.isnan(life_table_survival([0.5, 1.5, 2.2], [1, 0, 0], 4.0, 1.0))
     assert actuarial_at([0.5, 1.5, 2.2], [1, 1, 1], 4.0) == 0.0
     assert actuarial_at([0.5, 1.5, 2.2], [1, 0, 0], 0.0) == 1.0
 
@@ -352,3 +360,23 @@ def test_reduce_cohort_refuses_bad_input():
         format_fixed(0.5, 1, "either")
     with pytest.raises(ValueError, match="decimals must be >= 0; got -1"):
         format_fixed(0.5, -1, "round")
+
+
+@pytest.mark.parametrize("width", [1.0, 0.5])
+def test_actuarial_many_equals_actuarial_at_row_by_row(width):
+    """The vectorised estimator of the posterior predictive checks, cohort by cohort, including
+    cohorts whose last patient at risk leaves before ``t`` (the estimate is carried forward)."""
+    from resurv.predictive import actuarial_many
+
+    rng = np.random.default_rng(11)
+    n = 6
+    time = rng.exponential(2.0, size=(300, n))
+    time[:100] = np.minimum(time[:100], rng.uniform(0.1, 1.9, size=(100, 1)))  # early losses
+    event = rng.random((300, n)) < 0.6
+    event[:100] = False
+    event[:100, 0] = True
+    for t in (width, 2.0, 4.0):
+        many = actuarial_many(time, event, t, width)
+        rows = [actuarial_at(time[i], event[i], t, width) for i in range(time.shape[0])]
+        np.testing.assert_allclose(many, rows, rtol=1e-13, atol=1e-15)
+    assert np.isfinite(actuarial_many(time, event, 4.0, width)).all()

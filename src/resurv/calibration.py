@@ -273,11 +273,6 @@ def _print_one(fig, rule: str, time, event, group):
         estimator = "actuarial" if fig.estimator == "unknown" else fig.estimator
         spec = LandmarkSpec(fig.id, fig.time, None, estimator, fig.interval_width)
         value = reduce_cohort(t, e, None, [spec])[fig.id].value
-        if math.isnan(value):
-            raise _Unprintable(
-                f"{fig.id}: no patient of arm {fig.arm!r} at risk in an interval before "
-                f"{fig.time:g} while survival is above 0 (the estimate is undefined)"
-            )
         return replace(fig, percent=_printed(100 * value, fig.percent.decimals, rule))
     m = km_median_ci(t, e, level=fig.ci_level)
     if math.isnan(m.median):

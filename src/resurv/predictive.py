@@ -113,8 +113,8 @@ def draws_from_fit(fit_result, study: Study, censoring: CensoringModel, *, size:
 def actuarial_many(time: np.ndarray, event: np.ndarray, t: float, width: float = 1.0):
     """Cutler-Ederer survival at ``t`` for many cohorts at once: arrays (D, N) -> (D,).
 
-    NaN where nobody is left at risk in an interval before ``t`` while survival is above 0.
-    Checked against :func:`resurv.reduce.actuarial_at` in the tests.
+    Carried forward over intervals with nobody at risk, as :func:`resurv.reduce.actuarial_at`
+    and the exact likelihood do. Checked against :func:`resurv.reduce.actuarial_at` in the tests.
     """
     steps = int(round(t / width))
     if steps < 1 or abs(steps * width - t) > 1e-9 * max(1.0, t):
@@ -128,7 +128,7 @@ def actuarial_many(time: np.ndarray, event: np.ndarray, t: float, width: float =
     )
     effective = entered - censored / 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(effective > 0, 1.0 - deaths / effective, np.nan)
+        factor = np.where(effective > 0, 1.0 - deaths / effective, 1.0)
     surv = np.ones(deaths.shape[:-1])
     for j in range(steps):
         f = factor[..., j]

@@ -163,8 +163,14 @@ def actuarial_at(time, event, t: float, width: float = 1.0) -> float:
     """Cutler-Ederer survival at the breakpoint ``t`` (lean :func:`life_table_survival`).
 
     Only ``t`` and ``width`` are checked (for speed); use :mod:`resurv.nonparametric` for
-    checked input and the full table. Returns NaN when nobody is left in an interval before
-    ``t`` while the survival is still positive.
+    checked input and the full table.
+
+    When nobody is left at risk in an interval before ``t`` the estimate is carried forward
+    from the last interval with patients at risk: a paper reads its landmark figure off the
+    last row of its table, :func:`km_at` does the same, and the audit's graph and the exact
+    likelihood count such data as printing that value. (The full table of
+    :func:`resurv.nonparametric.life_table` leaves those rows undefined, as R's
+    ``KMsurv::lifetab`` does.)
     """
     k = _breakpoint_count(t, width)
     if k == 0:
@@ -180,10 +186,7 @@ def actuarial_at(time, event, t: float, width: float = 1.0) -> float:
     exits = deaths + lost
     entered = time.size - (np.cumsum(exits) - exits)
     busy = entered > 0
-    s = float(np.prod(1.0 - deaths[busy] / (entered[busy] - lost[busy] / 2.0)))
-    if s > 0.0 and not busy.all():
-        return math.nan  # nobody left in an interval before t, survival not yet zero
-    return s
+    return float(np.prod(1.0 - deaths[busy] / (entered[busy] - lost[busy] / 2.0)))
 
 
 def km_at(time, event, t: float) -> float:
