@@ -470,3 +470,23 @@ def test_flagship_sbc_ranks_are_uniform(landmark):
     sbc = outcome.sbc.set_index("parameter")
     for arm in ("resected", "not_resected"):
         assert sbc.loc[f"log_hazard[{arm}]", "p_value"] >= 0.01, outcome.summary_text()
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_ranks_thin_a_retried_fit_to_the_same_number_of_draws(factor):
+    """A retry that doubled the draws is thinned twice as hard: ranks stay in 0 .. kept_draws."""
+    import xarray as xr
+
+    from resurv.calibration import _ranks
+
+    s = SimulationSettings(draws=100, thin=10, chains=2)
+    draws = np.arange(2 * 100 * factor, dtype=float).reshape(2, 100 * factor)
+    posterior = xr.Dataset(
+        {"log_hazard": (("chain", "draw", "arm"), draws[..., None])},
+        coords={"arm": ["a"]},
+    )
+    out = _ranks(posterior, {"log_hazard[a]": float(draws.max()) + 1}, s)
+    assert out["n_draws"] == s.kept_draws == 20
+    assert out["rank"]["log_hazard[a]"] == 20  # above every kept draw
+    out = _ranks(posterior, {"log_hazard[a]": float(draws[0, 10 * factor]) - 0.5}, s)
+    assert out["rank"]["log_hazard[a]"] == 1  # only chain 0's first draw lies below

@@ -130,7 +130,7 @@ def test_result_records_data_and_settings(leukemia_exp, leukemia):
     s = res.settings
     assert (s["seed"], s["draws"], s["tune"], s["chains"]) == (1, 1000, 700, 2)
     assert s["sampler"].startswith("nutpie") and s["versions"]["nutpie"] == nutpie.__version__
-    assert s["attempts"] == [{"tune": 700, "target_accept": 0.8, "passed": True}]
+    assert s["attempts"] == [{"draws": 1000, "tune": 700, "target_accept": 0.8, "passed": True}]
     # the gate covers the free parameters and the key derived quantities only
     gated = set(res.diagnostics.table.index)
     assert gated == {
@@ -152,11 +152,13 @@ def test_a_failing_fit_is_retried_then_marked_and_warned(leukemia, quick_fit):
             **quick_fit,
         )
     assert res.status == "failed" and not res.passed
+    draws = quick_fit["draws"]
     assert res.settings["attempts"] == [
-        {"tune": 700, "target_accept": 0.8, "passed": False},
-        {"tune": 1400, "target_accept": 0.95, "passed": False},
+        {"draws": draws, "tune": 700, "target_accept": 0.8, "passed": False},
+        {"draws": 2 * draws, "tune": 1400, "target_accept": 0.95, "passed": False},
     ]
     assert {f.check for f in res.diagnostics.failures} == {"ess_bulk"}
+    assert res.idata["posterior"].sizes["draw"] == 2 * draws  # the retry's draws are kept
     with pytest.warns(ResurvFitWarning, match="after 1 attempt"):
         once = fit(
             leukemia_term(leukemia),

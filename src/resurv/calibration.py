@@ -446,7 +446,10 @@ def _ranks(posterior, truth: dict, s: SimulationSettings) -> dict[str, Any]:
         else:  # log_hazard[<arm>]
             arm = name[len("log_hazard[") : -1]
             draws = posterior["log_hazard"].sel(arm=arm).transpose("chain", "draw").values
-        thinned = draws[:, :: s.thin].ravel()
+        # a retried fit may hold a multiple of the draws: thin it more, to the same count
+        thinned = draws[:, :: s.thin * (draws.shape[1] // s.draws)].ravel()
+        if thinned.size != s.kept_draws:
+            raise ValueError(f"{thinned.size} thinned draws; expected {s.kept_draws}")
         rank[name] = int(np.sum(thinned < value))
         median[name] = float(np.median(draws))
         bounds = [((1 - lv) / 2, (1 + lv) / 2) for lv in s.levels]

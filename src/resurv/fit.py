@@ -50,6 +50,9 @@ DEFAULT_SEED = 20000
 #: settings of the single retry of a fit that fails its diagnostics
 RETRY_TARGET_ACCEPT = 0.95
 RETRY_TUNE_FACTOR = 2
+#: the retry multiplies the draws by this when the effective sample size or MCSE failed
+RETRY_DRAWS_FACTOR = 2
+_NEEDS_DRAWS = frozenset({"ess_bulk", "ess_tail", "mcse_rel"})
 
 
 class ResurvFitWarning(UserWarning):
@@ -510,8 +513,9 @@ def fit(
     thresholds : dict, optional
         Overrides of the diagnostics thresholds (:data:`resurv.diagnostics.DEFAULT_THRESHOLDS`).
     retry : bool, default True
-        Retry a fit that fails its diagnostics once, with ``target_accept >= 0.95`` and twice the
-        tuning.
+        Retry a fit that fails its diagnostics once, with ``target_accept >= 0.95``, twice the
+        tuning and, when an effective sample size or MCSE check failed, twice the draws (so the
+        posterior of a retried fit may hold ``2 * draws`` draws per chain).
 
     Returns
     -------
@@ -562,15 +566,17 @@ def fit(
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
 
     attempts = []
-    run = {"tune": int(tune), "target_accept": float(target_accept)}
+    run = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept)}
     while True:
-        idata = _sample(entry, arrays, draws=draws, chains=chains, cores=cores, seed=seed, **run)
+        idata = _sample(entry, arrays, chains=chains, cores=cores, seed=seed, **run)
         gated = _gated_variables(entry.model, idata["posterior"])
         diagnostics = check(idata, var_names=gated, **limits)
         attempts.append({**run, "passed": diagnostics.passed})
         if diagnostics.passed or not retry or len(attempts) == 2:
             break
+        short = any(f.check in _NEEDS_DRAWS for f in diagnostics.failures)
         run = {
+            "draws": int(draws) * (RETRY_DRAWS_FACTOR if short else 1),
             "tune": max(RETRY_TUNE_FACTOR * int(tune), 1000),
             "target_accept": max(RETRY_TARGET_ACCEPT, float(target_accept)),
         }
@@ -578,7 +584,7 @@ def fit(
     if status == "failed":
         warnings.warn(
             f"the {family.name} fit with prior set {prior_set.name!r} failed its diagnostics "
-            f"after {len(attempts)} attempt(s) (last: tune={run['tune']}, "
+            f"after {len(attempts)} attempt(s) (last: draws={run['draws']}, tune={run['tune']}, "
             f"target_accept={run['target_accept']}); do not report it:\n{diagnostics.to_text()}",
             ResurvFitWarning,
             stacklevel=2,
