@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from scipy import stats
@@ -84,6 +85,13 @@ def test_markdown_has_every_section_in_order(markdown):
     assert positions == sorted(positions)
     for n, name in enumerate(MAIN_FIGURES, start=1):
         assert f"![Figure {n}. " in markdown and f"](figures/{name}.png)" in markdown
+
+
+def test_diagnostics_table_shows_the_tree_depth_share(markdown):
+    section = markdown.split("## Diagnostics")[1]
+    assert "| min E-BFMI | at max tree depth | result |" in section
+    row = next(x for x in section.splitlines() if x.startswith(f"| {PRIMARY}"))
+    assert row.endswith("| 0.0% | passed |")
 
 
 def test_markdown_marks_the_failed_fit(markdown):
@@ -221,6 +229,18 @@ def test_rebuild_gives_identical_files(folder, written, tmp_path):
     assert [p.relative_to(copy) for p in paths] == list(before)
     for p in paths:
         assert p.read_bytes() == before[p.relative_to(copy)], p.name
+
+
+def test_results_without_the_tree_depth_column_still_rebuild(folder, tmp_path):
+    """Results written before the tree-depth check: the column shows "-"."""
+    copy = tmp_path / "older"
+    shutil.copytree(folder, copy)
+    table = copy / "tables" / "diagnostics.csv"
+    pd.read_csv(table).drop(columns="treedepth_frac").to_csv(table, index=False)
+    rebuild_report(copy)
+    section = (copy / "report.md").read_text().split("## Diagnostics")[1]
+    row = next(x for x in section.splitlines() if x.startswith(f"| {PRIMARY}"))
+    assert row.endswith("| - | passed |")
 
 
 def test_missing_run_json_names_it(tmp_path):

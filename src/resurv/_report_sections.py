@@ -213,15 +213,18 @@ def _diagnostics_section(r: Results, refs: str) -> list:
             d = diag[diag["fit_key"] == k]
             passed = bool(d["passed"].all()) and k not in r.failed
             failed_rows += [] if passed else [i]
+            # results written before the tree-depth check have no such column
+            depth = d["treedepth_frac"].max() if "treedepth_frac" in d else float("nan")
             rows.append(
                 [_mark(k, r), f"{d['rhat'].max():.3f}", f"{d['ess_bulk'].min():.0f}",
                  f"{d['ess_tail'].min():.0f}", f"{d['divergences'].max():.0f}",
-                 f"{d['bfmi_min'].min():.2f}", "passed" if passed else "FAILED"]
+                 f"{d['bfmi_min'].min():.2f}", "-" if depth != depth else f"{depth:.1%}",
+                 "passed" if passed else "FAILED"]
             )  # fmt: skip
             for text in d["failures"]:
                 failures.setdefault(k, []).extend(_split_failures(text))
         header = ("fit", "max R-hat", "min bulk ESS", "min tail ESS", "divergences",
-                  "min E-BFMI", "result")  # fmt: skip
+                  "min E-BFMI", "at max tree depth", "result")  # fmt: skip
         blocks.append(Table(header, tuple(map(tuple, rows)), tuple(failed_rows)))
     for k, items in failures.items():
         if items:
