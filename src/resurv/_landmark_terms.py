@@ -29,6 +29,10 @@ __all__ = ["ApproxLandmark", "ExactLandmark"]
 # -- exact landmark ----------------------------------------------------------------------------
 
 _TINY = 1e-300
+#: upper in-degree bounds of the buckets of the forward pass's gathers: states whose in-edges
+#: number at most 1, 4, 16, ... share one padded index matrix, so padding at most quadruples
+#: the entries read (the last bucket holds the rare states with more in-edges)
+_DEGREE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, np.iinfo(np.int64).max)
 _NO_PATH = "no configuration that prints the figure has positive probability under the censoring"
 
 
@@ -55,8 +59,39 @@ def _prune(at_risk, edges, cells: CellQuadrature) -> list[np.ndarray]:
     return alive
 
 
+def _bucketed_incoming(new_dst: np.ndarray, n_states: int, j: int) -> dict[str, np.ndarray]:
+    """Padded in-edge index matrices, one per in-degree bucket, and the order of the states.
+
+    ``incoming_{j}_{b}[i]`` lists the edges into the ``i``-th state of bucket ``b``, padded
+    with the index of the ``-inf`` sentinel (one past the last edge) to the bucket's largest
+    in-degree; ``order_{j}[s]`` is the position of state ``s`` in the concatenated buckets.
+    One padded matrix for all states would read ``states x largest in-degree`` entries: with a
+    printed 0.0% every path funnels into one final state and that product explodes.
+    """
+    order = np.argsort(new_dst, kind="stable")
+    degree = np.bincount(new_dst, minlength=n_states)
+    first = np.cumsum(degree) - degree  # position of each state's first in-edge in ``order``
+    bucket = np.searchsorted(_DEGREE_BUCKETS, degree)
+    out, position, done = {}, np.empty(n_states, dtype=np.int64), 0
+    for b in range(len(_DEGREE_BUCKETS)):
+        states = np.flatnonzero(bucket == b)
+        width = int(degree[states].max()) if states.size else 1
+        matrix = np.full((states.size, width), len(new_dst), dtype=np.int64)
+        rows = np.repeat(np.arange(states.size), degree[states])
+        cols = np.arange(rows.size) - np.repeat(
+            np.cumsum(degree[states]) - degree[states], degree[states]
+        )
+        starts = np.repeat(first[states], degree[states])
+        matrix[rows, cols] = order[starts + cols]
+        out[f"incoming_{j}_{b}"] = matrix
+        position[states] = done + np.arange(states.size)
+        done += states.size
+    out[f"order_{j}"] = position
+    return out
+
+
 def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.ndarray]:
-    """Concatenate the candidate graphs, drop impossible edges, pad the in-edges per state."""
+    """Concatenate the candidate graphs, drop impossible edges, bucket the in-edges per state."""
     k = cells.n_cells
     at_risk = [np.concatenate([g.layers[j].at_risk for g in graphs]) for j in range(k + 1)]
     offsets = [np.cumsum([0] + [len(g.layers[j].at_risk) for g in graphs]) for j in range(k + 1)]
@@ -76,18 +111,12 @@ def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.
             (np.cumsum(alive[j + 1]) - 1)[dst[ok]],
         )
         d, c = d[ok], c[ok]
-        order = np.argsort(new_dst, kind="stable")
-        degree = np.bincount(new_dst, minlength=int(alive[j + 1].sum()))
-        incoming = np.full((degree.size, int(degree.max())), len(new_src), dtype=np.int64)
-        incoming[
-            new_dst[order], np.arange(len(order)) - np.repeat(np.cumsum(degree) - degree, degree)
-        ] = order
         data |= {
             f"src_{j}": new_src,
             f"deaths_{j}": d.astype(float),
             f"censored_{j}": c.astype(float),
             f"const_{j}": -special.gammaln(d + 1.0) - special.gammaln(c + 1.0),
-            f"incoming_{j}": incoming,
+            **_bucketed_incoming(new_dst, int(alive[j + 1].sum()), j),
         }
     r_end = at_risk[k][alive[k]].astype(float)
     return data | {"final_at_risk": r_end, "final_const": -special.gammaln(r_end + 1.0)}
@@ -147,7 +176,9 @@ class ExactLandmark(_FigureTerm):
     layer by layer: ``alpha_{j+1}[s] = logsumexp`` over the edges into ``s`` of
     ``alpha_j[src] + d log p_d[j] + c log p_c[j] - log d! - log c!``, from
     ``log n! - log N`` at the roots to ``+ r log p_a - log r!`` at the accepted final states.
-    Each state's in-edges are gathered through a padded index matrix (padding: ``-inf``).
+    Each state's in-edges are gathered through padded index matrices (padding: ``-inf``), one
+    per bucket of in-degrees (1, 2-4, 5-16, ...), so that padding at most quadruples the
+    entries read however unequal the in-degrees.
     Edges through cells of probability 0 under the censoring model (deaths after the longest
     follow-up; censorings before the shortest, without loss) are removed beforehand, so no
     ``0 * log 0`` arises and the gradient stays finite.
@@ -204,7 +235,12 @@ class ExactLandmark(_FigureTerm):
         for j in range(cells.n_cells):
             edge = alpha[data[f"src_{j}"]] + data[f"const_{j}"]
             edge = edge + data[f"deaths_{j}"] * log_d[j] + data[f"censored_{j}"] * log_c[j]
-            alpha = pt.logsumexp(pt.concatenate([edge, pad])[data[f"incoming_{j}"]], axis=1)
+            edge = pt.concatenate([edge, pad])
+            parts = [
+                pt.logsumexp(edge[data[f"incoming_{j}_{b}"]], axis=1)
+                for b in range(len(_DEGREE_BUCKETS))
+            ]
+            alpha = pt.concatenate(parts)[data[f"order_{j}"]]
         return pt.logsumexp(alpha + data["final_at_risk"] * log_a + data["final_const"])
 
 

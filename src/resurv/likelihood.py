@@ -158,7 +158,7 @@ class LandmarkChoice(NamedTuple):
 
 #: most configurations for which ``landmark_term(form="auto")`` enumerates them (measured
 #: by benchmarks/bench_loglik.py: at 52,880 configurations the enumeration form evaluates
-#: 18 times faster than the forward pass; its arrays are data, so compiling does not grow)
+#: twice as fast as the forward pass; its arrays are data, so compiling does not grow)
 ENUMERATION_LIMIT = 100_000
 
 
