@@ -32,7 +32,7 @@ from resurv.calibration import (
 )
 from resurv.errors import OutputError, StudyError
 from resurv.parallel import local_executor
-from resurv.study import loads_study
+from resurv.study import load_study, loads_study
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "models" / "grazi2000.toml"
@@ -490,3 +490,27 @@ def test_ranks_thin_a_retried_fit_to_the_same_number_of_draws(factor):
     assert out["rank"]["log_hazard[a]"] == 20  # above every kept draw
     out = _ranks(posterior, {"log_hazard[a]": float(draws[0, 10 * factor]) - 0.5}, s)
     assert out["rank"]["log_hazard[a]"] == 1  # only chain 0's first draw lies below
+
+
+def test_a_replicate_past_the_enumeration_limit_takes_the_forward_form():
+    """A flagship replicate whose 19 resected patients print 0.0% (142,102 configurations):
+    by default it is fitted with the forward pass, as a real run would; with the enumeration
+    form only, it is set aside with the reason."""
+    from resurv._calibration_replicate import _terms
+    from resurv.censoring import CensoringModel
+    from resurv.errors import AuditError
+    from resurv.study import Printed
+
+    design = simulation_design(load_study(FLAGSHIP))
+    figures = tuple(
+        replace(f, percent=Printed(0.0, 1)) if f.arm == "resected" else f for f in design.figures
+    )
+    study = replace(design, figures=figures)
+    censoring = CensoringModel.from_study(study)
+    terms, methods = _terms(study, SimulationSettings(), censoring)
+    assert "142,102 feasible configurations" in methods["resected"]
+    assert "(forward form)" in methods["resected"]
+    resected = next(t for t in terms if t.arms == ("resected",))
+    assert sum(np.asarray(v).size for v in resected.data().values()) < 1_000_000
+    with pytest.raises(AuditError, match="more than max_configurations=100,000"):
+        _terms(study, SimulationSettings(landmark_form="enumeration"), censoring)

@@ -42,20 +42,21 @@ class SimulationSettings:
         ``"auto"``: the landmark term a real run chooses; ``"exact"``: the same, but a
         replicate without an exact term is unhandled; ``"approximate"``: the approximate
         (effective sample size) term for every arm.
-    landmark_form : {"enumeration", "forward"}
-        Form of every exact landmark term (the same value; one form keeps one model
-        structure across replicates). A real run enumerates feasible sets of up to
-        ``resurv.likelihood.ENUMERATION_LIMIT`` configurations; a replicate with more than
-        100,000 configurations has no enumeration form and is unhandled.
+    landmark_form : {"auto", "enumeration", "forward"}
+        Form of the exact landmark terms (both give the same value). ``"auto"`` (default):
+        as a real run, the enumeration form up to ``resurv.likelihood.ENUMERATION_LIMIT``
+        configurations and the forward pass above it (two model structures, so each worker
+        compiles at most twice per family). ``"enumeration"``: one structure, and a replicate
+        with more configurations than the limit is unhandled. ``"forward"``: one structure.
     sizes : {"uniform", "first"}
         ``"uniform"``: each replicate's arm size is drawn uniformly among the candidates, the
         generative model of the likelihood's equal-weight mixture; ``"first"``: the first
         candidate only, and the likelihood is told so.
     max_term_entries : int, default 1_000_000
         A replicate whose likelihood terms read more array entries per evaluation is
-        unhandled (19 patients printing 0.0%: the forward form reads 2e7 entries and a fit
-        would take hours). Such exclusions depend on the data only, so they keep the ranks
-        of the other replicates uniform.
+        unhandled (a guard against fits that would take hours; 19 patients printing 0.0%,
+        the largest flagship replicate, read 268,488). Such exclusions depend on the data
+        only, so they keep the ranks of the other replicates uniform.
     bins : int, optional
         Bins of the rank histograms (default ``clip(ranked // 10, 2, 20)``).
     levels : tuple of float
@@ -78,7 +79,7 @@ class SimulationSettings:
     cores: int = 1
     landmark: str = "auto"
     sizes: str = "uniform"
-    landmark_form: str = "enumeration"
+    landmark_form: str = "auto"
     max_term_entries: int = 1_000_000
     bins: int | None = None
     levels: tuple[float, ...] = (0.5, 0.9, 0.95)
@@ -93,7 +94,7 @@ class SimulationSettings:
                 raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
         choices = (("family", FAMILIES), ("landmark", ("auto", "exact", "approximate")),
                    ("sizes", ("uniform", "first")),
-                   ("landmark_form", ("enumeration", "forward")))  # fmt: skip
+                   ("landmark_form", ("auto", "enumeration", "forward")))  # fmt: skip
         for name, allowed in choices:
             if getattr(self, name) not in allowed:
                 raise ValueError(
