@@ -9,6 +9,10 @@ fitted to the same individual data by PSIS-LOO.
 
 Parameterisation: ``S(t) = exp(-lam * t**k)`` per arm, ``k`` shared, ``HR = lam_B / lam_A``
 (see :mod:`resurv.families` for the lifelines and R ``survreg`` conversions).
+
+The individual-data term is defined in :mod:`resurv._individual_data`, the model and its
+compile-cache key in :mod:`resurv._fit_model` and the result in :mod:`resurv._fit_result`;
+all are importable from here. This module samples, gates and compares the fits.
 """
 
 from __future__ import annotations
@@ -16,23 +20,23 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
-from pytensor.tensor.exceptions import NotScalarConstantError
 
 from resurv import _compile
-from resurv.diagnostics import DEFAULT_THRESHOLDS, Diagnostics, check
+from resurv._fit_model import _data_arrays, _resolve, _structure_key, build_model
+from resurv._fit_result import FitResult
+from resurv._individual_data import IndividualData
+from resurv.diagnostics import DEFAULT_THRESHOLDS, check
 from resurv.errors import FitError
-from resurv.families import SurvivalFamily, get_family
-from resurv.priors import PriorSet, build_parameters, get_prior_set, prior_data, prior_structure
-from resurv.terms import ArmParams, Term
+from resurv.families import SurvivalFamily
+from resurv.priors import PriorSet
+from resurv.terms import Term
 
 __all__ = [
     "DEFAULT_SEED",
@@ -59,200 +63,6 @@ class ResurvFitWarning(UserWarning):
     """A fit failed its diagnostics, even after the retry: its numbers must not be trusted."""
 
 
-# -- individual data -----------------------------------------------------------------------
-
-
-class IndividualData(Term):
-    """Right-censored individual survival times of one or more arms.
-
-    Parameters
-    ----------
-    time : array-like of float
-        Follow-up time of each patient (> 0, study time unit).
-    event : array-like of bool or {0, 1}
-        1 if the patient died (event at ``time``), 0 if censored at ``time``.
-    arm : str or array-like of str
-        Arm of each patient, or one arm id for all.
-    arms : sequence of str, optional
-        The arms this term covers, in the order of the arm index (default: the sorted distinct
-        labels of ``arm``). Part of :meth:`structure`: pass it explicitly when fitting many data
-        sets so they share one compiled model even if an arm is missing from one of them.
-    name : str, default "individual"
-        Name of the observed variable (and prefix of its data containers).
-
-    Notes
-    -----
-    Patient ``i`` of arm ``a`` contributes ``log f(t_i) = log h(t_i) - H(t_i)`` if dead and
-    ``log S(t_i) = -H(t_i)`` if censored, with ``H(t) = lam_a t**k``. It enters the model as
-    ``pm.Censored(name, dist, lower=None, upper=upper, observed=time)`` with
-    ``upper = where(event, inf, time)``, so the pointwise log-likelihood keeps censored
-    patients (PSIS-LOO needs them). ``dist`` is ``pm.Exponential`` when the shape is the
-    constant 1 and ``pm.Weibull(alpha=k, beta=lam**(-1/k))`` otherwise.
-    """
-
-    def __init__(self, time, event, arm, *, arms: Sequence[str] | None = None, name="individual"):
-        time = np.asarray(time, dtype=float)
-        if time.ndim != 1 or time.size == 0:
-            raise ValueError(f"time must be a non-empty 1-D array; received shape {time.shape}")
-        if not np.all(np.isfinite(time) & (time > 0)):
-            bad = time[~(np.isfinite(time) & (time > 0))]
-            raise ValueError(
-                f"every time must be finite and > 0; received {bad[:5].tolist()}. Replace "
-                "zero follow-up by a small positive time (e.g. half a day) or drop the patient."
-            )
-        event = np.asarray(event)
-        if event.shape != time.shape or not np.all(np.isin(event, (0, 1))):
-            raise ValueError(
-                f"event must hold one 0/1 (or bool) per patient ({time.size}); received shape "
-                f"{event.shape} with values {np.unique(event)[:5].tolist()}"
-            )
-        labels = np.full(time.shape, arm, dtype=object) if isinstance(arm, str) else arm
-        labels = np.asarray(labels, dtype=object)
-        if labels.shape != time.shape:
-            raise ValueError(
-                f"arm must be one arm id or one per patient ({time.size}); received shape "
-                f"{labels.shape}"
-            )
-        labels = np.array([str(x) for x in labels.ravel()], dtype=object)
-        arms = tuple(sorted(set(labels))) if arms is None else tuple(str(a) for a in arms)
-        if len(set(arms)) != len(arms):
-            raise ValueError(f"arms must be unique; received {arms}")
-        unknown = sorted(str(x) for x in set(labels) - set(arms))
-        if unknown:
-            raise ValueError(f"patients belong to arms {unknown} not listed in arms={arms}")
-        if not str(name).isidentifier():
-            raise ValueError(f"name must be an identifier (letters, digits, _); got {name!r}")
-        self.name = str(name)
-        self.time = time
-        self.event = event.astype(bool)
-        self.arm = labels
-        self.arms = arms
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame, duration_col: str, event_col: str, arm_col: str, **kw):
-        """Build from a data frame, lifelines-style (``**kw``: ``arms``, ``name``)."""
-        missing = [c for c in (duration_col, event_col, arm_col) if c not in df.columns]
-        if missing:
-            raise ValueError(f"columns {missing} not in the data frame; it has {list(df.columns)}")
-        return cls(df[duration_col], df[event_col], df[arm_col].astype(str).to_numpy(), **kw)
-
-    def data(self) -> dict[str, np.ndarray]:
-        """``time``, ``upper`` (``inf`` for deaths, ``time`` if censored) and ``arm`` (index)."""
-        index = np.array([self.arms.index(a) for a in self.arm], dtype=np.int64)
-        return {"time": self.time, "upper": np.where(self.event, np.inf, self.time), "arm": index}
-
-    def structure(self) -> tuple:
-        """Return the name and the arms: the graph never depends on the number of patients."""
-        return ("IndividualData", self.name, self.arms)
-
-    def add_to_model(self, params: ArmParams, data: Mapping[str, Any]) -> None:
-        """Add ``pm.Censored(name, ...)`` for all patients."""
-        missing = [a for a in self.arms if a not in params.lam]
-        if missing:
-            raise FitError(
-                f"individual data {self.name!r} has arms {missing} that the model lacks; "
-                f"the model's arms are {list(params.arms)}: add them to fit(arms=...)"
-            )
-        lam = pt.stack([params.lam[a] for a in self.arms])[data["arm"]]
-        family = get_family("exponential" if _is_unit(params.k) else "weibull")
-        dist = family.pymc_dist(lam, params.k)
-        time = data["time"]
-        upper = data["upper"]
-        pm.Censored(self.name, dist, lower=None, upper=upper, observed=time, shape=time.shape)
-
-    def __len__(self) -> int:
-        return self.time.size
-
-    def __repr__(self) -> str:
-        return f"IndividualData(name={self.name!r}, n={len(self)}, deaths={int(self.event.sum())})"
-
-
-def _is_unit(k) -> bool:
-    try:
-        return float(pt.get_underlying_scalar_constant_value(pt.as_tensor_variable(k))) == 1.0
-    except NotScalarConstantError:
-        return False
-
-
-# -- model -----------------------------------------------------------------------------------
-
-
-def _resolve(family, prior, arms, reference_arm, terms, prior_kwargs=None):
-    family = get_family(family)
-    if isinstance(prior, str):
-        prior = get_prior_set(prior, **(prior_kwargs or {}))
-    elif not isinstance(prior, PriorSet):
-        raise TypeError(f"prior must be a prior set name or a PriorSet; received {prior!r}")
-    if isinstance(arms, str) or not arms:
-        raise ValueError(f"arms must be a non-empty sequence of arm ids; received {arms!r}")
-    arms = tuple(str(a) for a in arms)
-    reference_arm = arms[0] if reference_arm is None else reference_arm
-    terms = (terms,) if isinstance(terms, Term) else tuple(terms)
-    bad = [t for t in terms if not isinstance(t, Term)]
-    if bad:
-        raise TypeError(f"terms must be resurv.terms.Term instances; received {bad[:3]}")
-    names = [t.name for t in terms]
-    if len(set(names)) != len(names):
-        raise ValueError(f"term names must be unique within a model; received {names}")
-    return family, prior, arms, reference_arm, terms
-
-
-def build_model(
-    family: str | SurvivalFamily,
-    prior_set: str | PriorSet,
-    arms: Sequence[str],
-    reference_arm: str | None,
-    terms: Term | Sequence[Term],
-) -> pm.Model:
-    """Build the PyMC model of a survival family, a prior set and likelihood terms.
-
-    Each term's arrays become ``pm.Data`` containers named ``term.data_name(key)``, so
-    the compiled model can take new data (of any length) through ``with_data``.
-
-    Parameters
-    ----------
-    family : str or SurvivalFamily
-        ``"exponential"`` or ``"weibull"``.
-    prior_set : str or PriorSet
-        A registered prior set name (default options) or a :class:`~resurv.priors.PriorSet`.
-    arms : sequence of str
-        Arm ids (the ``"arm"`` coordinate).
-    reference_arm : str or None
-        Hazard ratios are relative to it (default: the first arm).
-    terms : Term or sequence of Term
-        Likelihood terms; none gives the prior.
-    """
-    family, prior_set, arms, reference_arm, terms = _resolve(
-        family, prior_set, arms, reference_arm, terms
-    )
-    with pm.Model(coords={"arm": arms}) as model:
-        params = build_parameters(
-            prior_set, family, arms, reference_arm, hyperparameters_as_data=True
-        )
-        for term in terms:
-            containers = {k: pm.Data(term.data_name(k), v) for k, v in term.data().items()}
-            term.add_to_model(params, containers)
-    return model
-
-
-def _structure_key(family, prior_set, arms, reference_arm, terms) -> tuple:
-    """Prior sets enter by their distributions only: hyperparameters are data."""
-    return (
-        family.name,
-        prior_structure(prior_set),
-        arms,
-        reference_arm,
-        tuple(t.structure() for t in terms),
-    )
-
-
-def _data_arrays(terms, prior_set=None, family=None, arms=(), reference_arm=None):
-    arrays = {t.data_name(k): np.asarray(v) for t in terms for k, v in t.data().items()}
-    if prior_set is not None:
-        arrays.update(prior_data(prior_set, family, arms, reference_arm))
-    return arrays
-
-
 def _versions() -> dict[str, str]:
     import nutpie
     import pytensor
@@ -261,145 +71,6 @@ def _versions() -> dict[str, str]:
 
     mods = {"resurv": resurv, "pymc": pm, "nutpie": nutpie, "arviz": az, "pytensor": pytensor}
     return {name: str(getattr(m, "__version__", "unknown")) for name, m in mods.items()}
-
-
-# -- results ---------------------------------------------------------------------------------
-
-
-@dataclass
-class FitResult:
-    """A posterior sample with its model, diagnostics and settings.
-
-    Attributes
-    ----------
-    idata : xarray.DataTree
-        Groups ``posterior`` (free parameters and the deterministics ``log_hazard``,
-        ``hazard``, ``hazard_ratio``, ``median``, ``shape``), ``sample_stats``,
-        ``constant_data`` (every term's data by container name, and the 0/1 event status of
-        individual data under the observed variable's name, as ``az.plot_ppc_censored``
-        reads it) and ``observed_data`` (individual times).
-    family : SurvivalFamily
-    prior_set : PriorSet
-    arms : tuple of str
-    reference_arm : str
-    terms : tuple of Term
-    status : {"ok", "failed"}
-        ``"failed"`` if the diagnostics failed even after the retry.
-    diagnostics : Diagnostics
-    settings : dict
-        Everything needed to reproduce the fit (JSON-safe).
-    times : tuple of float
-        Landmark times reported by :meth:`summary`.
-    """
-
-    idata: xr.DataTree
-    family: SurvivalFamily
-    prior_set: PriorSet
-    arms: tuple[str, ...]
-    reference_arm: str
-    terms: tuple[Term, ...]
-    status: str
-    diagnostics: Diagnostics
-    settings: dict
-    times: tuple[float, ...] = field(default=())
-
-    @property
-    def passed(self) -> bool:
-        """Whether the fit passed its diagnostics."""
-        return self.status == "ok"
-
-    # derived quantities, from the posterior draws with NumPy
-    def _lam_k(self):
-        post = self.idata["posterior"]
-        lam = post["hazard"].transpose("chain", "draw", "arm")
-        k = post["shape"].transpose("chain", "draw") if self.family.has_shape else None
-        return lam, k
-
-    def surv_at(self, times) -> xr.DataArray:
-        """Posterior draws of ``S(t)``: DataArray (chain, draw, arm, time)."""
-        times = np.atleast_1d(np.asarray(times, dtype=float))
-        lam, k = self._lam_k()
-        kk = 1.0 if k is None else k.values[..., None, None]
-        surv = self.family.survival(times, lam.values[..., None], kk)
-        coords = {**{d: lam[d].values for d in lam.dims}, "time": times}
-        return xr.DataArray(surv, dims=(*lam.dims, "time"), coords=coords, name="surv")
-
-    @property
-    def hazard_ratio(self) -> xr.DataArray:
-        """Posterior draws of ``lam[arm] / lam[reference_arm]``: (chain, draw, arm)."""
-        lam, _ = self._lam_k()
-        return (lam / lam.sel(arm=self.reference_arm)).rename("hazard_ratio")
-
-    @property
-    def median(self) -> xr.DataArray:
-        """Posterior draws of the median survival ``(log 2 / lam)**(1/k)``: (chain, draw, arm)."""
-        lam, k = self._lam_k()
-        kk = 1.0 if k is None else k.values[..., None]
-        return lam.copy(data=self.family.median(lam.values, kk)).rename("median")
-
-    def rmst(self, tau: float) -> xr.DataArray:
-        """Posterior draws of the restricted mean survival time to ``tau``: (chain, draw, arm)."""
-        lam, k = self._lam_k()
-        kk = 1.0 if k is None else k.values[..., None]
-        return lam.copy(data=self.family.rmst(float(tau), lam.values, kk)).rename("rmst")
-
-    def summary(self, prob: float = 0.95, kind: str = "eti", times=None) -> pd.DataFrame:
-        """Posterior summary of the key quantities.
-
-        Parameters
-        ----------
-        prob : float, default 0.95
-            Probability of the credible interval (never ArviZ's 89% default).
-        kind : {"eti", "hdi"}, default "eti"
-            Equal-tailed or highest-density interval.
-        times : sequence of float, optional
-            Times for ``S(t)`` rows (default: the ``times`` given to :func:`fit`).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Rows ``log_hazard[arm]``, ``hazard[arm]``, ``hazard_ratio[arm]`` (non-reference
-            arms, relative to the reference arm), ``median[arm]``, ``shape`` (Weibull) and
-            ``surv[arm, t]``. Columns ``mean``, ``sd``, ``median``, the interval limits named
-            as ArviZ names them, ``f"{kind}{100 * prob:g}_lb"`` and ``..._ub`` (e.g.
-            ``eti95_lb``, ``eti95_ub``: the 2.5% and 97.5% quantiles), then ``ess_bulk``,
-            ``ess_tail``, ``r_hat``, ``mcse_mean``, ``mcse_sd``.
-        """
-        if kind not in ("eti", "hdi"):
-            raise ValueError(f"kind must be 'eti' or 'hdi'; received {kind!r}")
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must lie in (0, 1); received {prob!r}")
-        times = self.times if times is None else tuple(np.atleast_1d(times))
-        post = self.idata["posterior"]
-        others = [a for a in self.arms if a != self.reference_arm]
-        parts = [post["log_hazard"], post["hazard"]]
-        if others:
-            parts.append(self.hazard_ratio.sel(arm=others))
-        parts.append(self.median)
-        if self.family.has_shape:
-            parts.append(post["shape"])
-        if len(times):
-            parts.append(self.surv_at(times))
-        frames = []
-        for da in parts:
-            ds = da.to_dataset(name=da.name)
-            frame = az.summary(ds, kind="all", ci_prob=prob, ci_kind=kind, round_to="none")
-            frame.insert(2, "median", _flat_values(ds.median(dim=("chain", "draw"))))
-            frames.append(frame)
-        table = pd.concat(frames)
-        table.attrs["interval"] = f"{prob:.0%} {kind.upper()}"
-        return table
-
-    def __repr__(self) -> str:
-        return (
-            f"FitResult(family={self.family.name!r}, prior={self.prior_set.name!r}, "
-            f"arms={self.arms}, status={self.status!r})"
-        )
-
-
-def _flat_values(ds: xr.Dataset) -> np.ndarray:
-    (da,) = ds.data_vars.values()
-    return np.asarray(da.values, dtype=float).ravel()
 
 
 # -- fitting ---------------------------------------------------------------------------------

@@ -9,26 +9,40 @@ tables give byte-identical files.
 
 A fit whose diagnostics failed is marked with :data:`FAILED_MARK` in the figure (label, title
 or hollow marker) and in the caption of every figure that shows it.
+
+The shared style and labels are defined in :mod:`resurv._plot_style`, the audit picture and
+the posterior predictive check in :mod:`resurv._plot_checks` and the trace and rank plots in
+:mod:`resurv._plot_trace`; all are importable from here. This module draws the posterior
+survival curves, the hazard ratio forest and the prior-vs-posterior densities.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 import matplotlib as mpl
-import matplotlib.image as mpimg
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
-import xarray as xr
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
+from resurv._plot_checks import audit_picture, ppc_figures
+from resurv._plot_style import (
+    COLOURS,
+    FAILED_MARK,
+    Landmark,
+    _failed_sentence,
+    _figure,
+    _num,
+    _save,
+    _styled,
+    fit_label,
+)
+from resurv._plot_style import DPI as DPI
+from resurv._plot_trace import KEY_PARAMETERS as KEY_PARAMETERS
+from resurv._plot_trace import RANK_DRAWS as RANK_DRAWS
+from resurv._plot_trace import key_parameters, trace_rank
 from resurv.nonparametric import kaplan_meier
 
 __all__ = [
@@ -44,81 +58,7 @@ __all__ = [
     "trace_rank",
 ]
 
-#: words that mark a fit that failed its diagnostics, in figures and captions
-FAILED_MARK = "(failed diagnostics)"
-#: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies
-COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-DPI = 110
 _LOG_TICKS = tuple(m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5))
-_PNG = {"format": "png", "dpi": DPI, "metadata": {"Software": None}}
-_RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
-#: draws per chain in the rank plots (a fixed stride thins longer chains)
-RANK_DRAWS = 500
-#: posterior variables shown by :func:`trace_rank`, in this order, when present
-KEY_PARAMETERS = (
-    "log_median_reference",
-    "hazard_reference",
-    "log_hazard_reference",
-    "log_hr",
-    "log_shape",
-)
-
-
-class Landmark(NamedTuple):
-    """A printed landmark survival: ``arm``, ``time`` (study unit), ``percent``, ``text``."""
-
-    arm: str
-    time: float
-    percent: float
-    text: str
-
-
-def fit_label(family: str, prior: str, close=None) -> str:
-    """Plain words for a fit: ``"Weibull, weakly informative prior, close 1999"``."""
-    words = f"{str(family).capitalize()}, {str(prior).replace('_', ' ')} prior"
-    if close is not None and not (isinstance(close, float) and np.isnan(close)):
-        words += f", close {_num(close)}"
-    return words
-
-
-def _num(x) -> str:
-    """Return a number as printed in a label: ``4.0`` -> ``"4"``; text is kept as it is."""
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    return f"{value:.0f}" if value.is_integer() else f"{value:g}"
-
-
-def _styled(func):
-    """Draw ``func``'s figure under the module's font sizes (rcParams apply at draw time)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with mpl.rc_context(_RC):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _save(fig: Figure, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, **_PNG)
-
-
-def _failed_sentence(keys: Sequence[str]) -> str:
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return ""
-    return (
-        f" Marked {FAILED_MARK}: {', '.join(keys)} - these fits did not pass the convergence "
-        "checks, so read their numbers with caution."
-    )
 
 
 # -------------------------------------------------------------------------- survival curves ---
@@ -388,287 +328,4 @@ def prior_vs_posterior(
         caption += f" The prior speaks for {', '.join(prior_speaks)}."
     if failed:
         caption += _failed_sentence([fit or "this fit"])
-    return caption
-
-
-# ------------------------------------------------------------------------------ audit picture ---
-@_styled
-def audit_picture(
-    audit_deaths: pd.DataFrame,
-    path,
-    *,
-    arm_sizes: Mapping[str, Sequence[int]] | None = None,
-    checked: Mapping[tuple[str, int, str], bool] | None = None,
-    arm_labels: Mapping[str, str] | None = None,
-    landmarks: Sequence[Landmark] = (),
-    time_unit: str = "years",
-) -> str:
-    """Feasible death counts per arm, candidate size and estimator; impossible rows shown.
-
-    ``audit_deaths`` is ``audit_deaths.csv`` (``arm, n, estimator, deaths, n_configurations``).
-    ``checked`` maps each (arm, n, estimator) the audit enumerated to whether the enumeration
-    was complete (``audit.json``'s ``landmark_graphs``); without it, every candidate size in
-    ``arm_sizes`` is crossed with every estimator of the table. A combination with no death
-    count of positive ``n_configurations`` cannot print the figure - unless its enumeration
-    was incomplete, which is said as such.
-
-    Returns
-    -------
-    str
-        The caption, naming every fit shown that failed its diagnostics.
-    """
-    arm_labels, d = dict(arm_labels or {}), audit_deaths
-    if checked is None:
-        estimators = sorted(set(d["estimator"]))
-        sizes = {(a, int(n)) for a, ns in (arm_sizes or {}).items() for n in ns}
-        checked = {(a, n, e): True for a, n in sizes for e in estimators}
-    combos = {(a, int(n), e) for a, n, e in zip(d["arm"], d["n"], d["estimator"], strict=True)}
-    combos |= set(checked)
-    arms = list(dict.fromkeys([*(arm_sizes or {}), *sorted(a for a, _, _ in combos)]))
-    arms = [a for a in arms if any(c[0] == a for c in combos)]
-    rows_of = {a: sorted((n, e) for b, n, e in combos if b == a) for a in arms}
-    heights = [len(r) for r in rows_of.values()]
-    fig = _figure(8.5, 1.0 + 0.55 * sum(heights) + 0.6 * len(arms))
-    axes = fig.subplots(len(arms), 1, height_ratios=heights, squeeze=False)[:, 0]
-    impossible, uncounted = [], []
-    printed = {m.arm: m for m in landmarks}
-    largest = np.log1p(max(1.0, float(d["n_configurations"].max()) if len(d) else 1.0))
-    for ax, arm in zip(axes, arms, strict=True):
-        rows = rows_of[arm]
-        xmax = max(n for n, _ in rows)
-        for y, (n, estimator) in enumerate(rows):
-            sel = d[(d["arm"] == arm) & (d["n"] == n) & (d["estimator"] == estimator)]
-            ok = sel[sel["n_configurations"] > 0]
-            where = f"{estimator} with n = {n} ({arm_labels.get(arm) or arm})"
-            if ok.empty:
-                complete = checked.get((arm, n, estimator), True)
-                (impossible if complete else uncounted).append(where)
-                words = "impossible: no data print this figure" if complete else "not counted"
-                ax.axhspan(y - 0.4, y + 0.4, color="#D55E00" if complete else "0.6", alpha=0.12)
-                ax.text(xmax / 2, y, words, ha="center", va="center", fontweight="bold",
-                        color="#A03000" if complete else "0.3")  # fmt: skip
-                continue
-            size = 40 + 260 * np.log1p(ok["n_configurations"]) / largest
-            ax.scatter(ok["deaths"], [y] * len(ok), s=size, marker="s", color=COLOURS[0], zorder=3)
-            for x, k in zip(ok["deaths"], ok["n_configurations"], strict=True):
-                ax.annotate(f"{k:,.0f}", (x, y), xytext=(0, 11), textcoords="offset points",
-                            ha="center", fontsize=8)  # fmt: skip
-        ax.set_yticks(range(len(rows)), [f"{e}, n = {n}" for n, e in rows])
-        ax.set_ylim(len(rows) - 0.4, -0.6)  # first row on top
-        ax.set_xlim(-0.5, xmax + 0.5)
-        ax.set_xticks(range(0, xmax + 1, max(1, (xmax + 1) // 12)))
-        ax.grid(axis="x", alpha=0.3)
-        title = arm_labels.get(arm) or arm
-        if arm in printed:
-            m = printed[arm]
-            title += f" (printed {m.text} at {_num(m.time)} {time_unit})"
-        ax.set_title(title, loc="left")
-    axes[-1].set_xlabel("deaths up to the landmark (patients)")
-    fig.suptitle("Audit: which death counts can print the figures, under which estimator?")
-    _save(fig, path)
-    caption = (
-        "Feasible death counts per arm, candidate arm size and estimator: each square is a "
-        "number of deaths compatible with the printed landmark survival at its printed "
-        "precision; the number above it counts the (deaths, censoring) configurations that "
-        "print the figure exactly."
-    )
-    if impossible:
-        caption += " Shaded rows are impossible combinations: " + "; ".join(impossible) + "."
-    if uncounted:
-        caption += (
-            " Grey rows were not counted (the enumeration stopped at its budget), so they are "
-            "neither shown possible nor impossible: " + "; ".join(uncounted) + "."
-        )
-    return caption
-
-
-# ------------------------------------------------------------------------------------ PPC ---
-@_styled
-def ppc_figures(
-    ppc: pd.DataFrame,
-    observed: pd.DataFrame,
-    path,
-    *,
-    labels: Mapping[str, str] | None = None,
-    printed_text: Mapping[str, str] | None = None,
-    p_extreme: Mapping[str, float] | None = None,
-    fit: str = "",
-    failed: bool = False,
-) -> str:
-    """Posterior predictive distribution of each printed figure, the printed value marked.
-
-    ``ppc`` is ``ppc.csv`` (``replicate, figure_id, value``) and ``observed``
-    ``ppc_observed.csv`` (``figure_id, printed_value, kind``). Survival is in percent;
-    a log-rank p is drawn on a log scale.
-
-    Returns
-    -------
-    str
-        The caption, naming every fit shown that failed its diagnostics.
-    """
-    labels, printed_text, p_extreme = (
-        dict(labels or {}),
-        dict(printed_text or {}),
-        dict(p_extreme or {}),
-    )
-    obs = observed.drop_duplicates("figure_id")
-    obs = obs[obs["figure_id"].isin(ppc["figure_id"])]
-    n = len(obs)
-    if n == 0:
-        raise ValueError(
-            "none of the figures in ppc_observed.csv has replicates in ppc.csv "
-            f"(observed: {list(observed['figure_id'])}; replicated: "
-            f"{sorted(ppc['figure_id'].unique())}); the predictive check has nothing to show."
-        )
-    ncol = min(3, n)
-    nrow = int(np.ceil(n / ncol))
-    fig = _figure(4.2 * ncol, 0.7 + 3.0 * nrow)
-    for i, row in enumerate(obs.itertuples()):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
-        x = ppc.loc[ppc["figure_id"] == row.figure_id, "value"].to_numpy(float)
-        x = x[np.isfinite(x)]
-        is_p = str(row.kind).endswith("_p")
-        if is_p:
-            x = np.clip(x, 1e-16, 1.0)
-            bins = np.logspace(np.floor(np.log10(x.min())), 0, 30)
-            ax.set_xscale("log")
-            xlabel = "replicated p-value (log scale)"
-        elif str(row.kind) in ("survival", "proportion"):
-            bins = np.linspace(0, 100, 41)
-            xlabel = "replicated value (%)"
-        else:
-            bins = 30
-            xlabel = "replicated value"
-        ax.hist(x, bins=bins, color=COLOURS[0], alpha=0.75)
-        text = printed_text.get(row.figure_id) or _num(row.printed_value)
-        ax.axvline(row.printed_value, color="#D55E00", lw=2.5, label=f"printed {text}")
-        title = labels.get(row.figure_id) or row.figure_id
-        if row.figure_id in p_extreme and np.isfinite(p_extreme[row.figure_id]):
-            title += f"\nP(replicate as extreme) = {p_extreme[row.figure_id]:.2f}"
-        ax.set_title(title)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"replicates (of {x.size})")
-        ax.legend(loc="upper left" if is_p else "upper center", frameon=False)
-    title = "Posterior predictive check of the printed figures" + (f" - {fit}" if fit else "")
-    fig.suptitle(title + (f" {FAILED_MARK}" if failed else ""))
-    _save(fig, path)
-    caption = (
-        f"What a replicate study would print, under the posterior of {fit or 'the primary fit'}: "
-        "histograms of each printed figure recomputed on replicated cohorts, with the value "
-        "the paper prints (vertical line). A printed value far in a tail signals tension "
-        "between the model and the paper."
-    )
-    if failed:
-        caption += _failed_sentence([fit or "this fit"])
-    return caption
-
-
-# -------------------------------------------------------------------------- trace and rank ---
-def key_parameters(posterior: xr.Dataset) -> list[str]:
-    """Return the free parameters of a resurv model in ``posterior`` (else its first four)."""
-    names = [v for v in KEY_PARAMETERS if v in posterior.data_vars]
-    return names or list(posterior.data_vars)[:4]
-
-
-def _stride_words(stride: int) -> str:
-    return "all draws" if stride == 1 else f"one draw in {stride}"
-
-
-def _render(pc, title: str | None = None) -> np.ndarray:
-    fig = pc.viz["figure"].item()
-    if title:
-        fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, **_PNG)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    buffer.seek(0)
-    return mpimg.imread(buffer, format="png")
-
-
-def _stack(images: Sequence[np.ndarray]) -> np.ndarray:
-    width = max(im.shape[1] for im in images)
-    padded = [
-        np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=1.0) for im in images
-    ]
-    return np.concatenate(padded, axis=0)
-
-
-@_styled
-def trace_rank(
-    posterior: xr.DataTree,
-    path,
-    *,
-    fit_key: str,
-    failed: bool = False,
-    failures: Sequence[str] = (),
-    var_names: Sequence[str] | None = None,
-) -> str:
-    """Trace and rank plots of one fit's key parameters (ArviZ), stacked in one PNG.
-
-    Top: per-chain marginal densities and traces (``az.plot_trace_dist``). Bottom: fractional
-    rank Delta-ECDF per chain with ArviZ's multi-chain test (``az.plot_rank``) on at most
-    :data:`RANK_DRAWS` draws per chain (a fixed stride); chains that sample the same
-    distribution overlap and are not highlighted.
-
-    Returns
-    -------
-    str
-        The caption, naming every fit shown that failed its diagnostics.
-
-    References
-    ----------
-    .. [1] Vehtari A, Gelman A, Simpson D, Carpenter B, Bürkner P-C. Rank-normalization,
-       folding, and localization: an improved R-hat for assessing convergence of MCMC.
-       Bayesian Analysis 2021;16(2):667-718.
-    .. [2] Säilynoja T, Bürkner P-C, Vehtari A. Graphical test for discrete uniformity and its
-       applications in goodness-of-fit evaluation and multiple sample comparison. Statistics
-       and Computing 2022;32:32.
-    """
-    import arviz as az
-
-    if "posterior" not in posterior.children:
-        raise ValueError(
-            f"the DataTree of {fit_key} has no posterior group (groups: "
-            f"{sorted(posterior.children)}); trace plots need the saved posterior."
-        )
-    names = list(var_names or key_parameters(posterior["posterior"].to_dataset()))
-    title = f"{fit_key}{' ' + FAILED_MARK if failed else ''}"
-    sizes = posterior["posterior"].sizes
-    n_panels = sum(
-        int(
-            np.prod(
-                [sizes[d] for d in posterior["posterior"][v].dims if d not in ("chain", "draw")]
-            )
-        )
-        for v in names
-    )
-    top = az.plot_trace_dist(posterior, var_names=names, backend="matplotlib", compact=True)
-    top_image = _render(top, f"Trace and density - {title}")
-    # every k-th draw, at most RANK_DRAWS per chain: the multi-chain test's cost grows fast with
-    # the draws, and a fixed stride (unlike ESS-based thinning) keeps a bad chain visible
-    stride = int(np.ceil(sizes["draw"] / RANK_DRAWS))
-    rank = az.plot_rank(
-        posterior.isel(draw=slice(None, None, stride)),
-        var_names=names,
-        backend="matplotlib",
-        thin=False,
-        col_wrap=min(4, n_panels),
-        figure_kwargs={"figsize": (12.8, 3.2 * np.ceil(n_panels / 4)), "layout": "constrained"},
-    )
-    image = _stack([top_image, _render(rank, "Rank plots (fractional ranks, per chain)")])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    mpimg.imsave(path, image, format="png", metadata={"Software": None})
-    caption = (
-        f"Diagnostics of {fit_key} for {', '.join(names)}. Top: per-chain densities (left) and "
-        "traces (right); chains that mix overlap. Bottom: rank plots - the difference between "
-        f"each chain's empirical CDF of fractional ranks ({_stride_words(stride)}) and the "
-        "uniform; the p-value is the multi-chain test, and highlighted points mark where "
-        "chains disagree."
-    )
-    if failed:
-        caption += _failed_sentence([fit_key])
-        if failures:
-            caption += " Failures: " + "; ".join(failures) + "."
     return caption
