@@ -15,12 +15,13 @@ being on it, and the quantize step decides exactly. Runs are derandomized (repro
 from __future__ import annotations
 
 import math
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fixtures.reference import decimal_print, estimates_of
 from resurv._landmark_dp import build_landmark_graph
 from resurv.audit import check_percent_of
 from resurv.study import Printed
@@ -32,14 +33,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-
-def decimal_print(x: Fraction, decimals: int, rule: str) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = Decimal(x.numerator) / Decimal(x.denominator) * 100
-        mode = ROUND_HALF_UP if rule == "round" else ROUND_FLOOR
-        return str(value.quantize(Decimal(1).scaleb(-decimals), rounding=mode))
 
 
 def as_printed(x: Fraction, decimals: int, rule: str) -> Printed:
@@ -144,20 +137,6 @@ def test_a_simulated_kaplan_meier_is_in_its_graph(cells, years, decimals, rule):
 # -- (b) enumerated configurations reproduce the figure -------------------------------------------
 
 
-def recompute(n, row, estimator, layers):
-    r, product, out = n, Fraction(1), {}
-    for j in range(len(row) // 2):
-        d, c = row[2 * j], row[2 * j + 1]
-        if r:
-            if estimator == "actuarial":
-                product *= 1 - Fraction(d) / (r - Fraction(c, 2))
-            else:
-                product *= 1 - Fraction(d, r)
-        r -= d + c
-        out[j + 1] = product
-    return [out[k] for k in layers], r
-
-
 @SETTINGS
 @given(
     n=st.integers(1, 7),
@@ -179,7 +158,7 @@ def test_b_every_listed_configuration_prints_the_figure(
         row += [d, c]
         r -= d + c
     layers = [1, k] if second and k > 1 else [k]
-    values, _ = recompute(n, row, estimator, layers)
+    values, _ = estimates_of(n, row, estimator, layers)
     rules = ("round", "truncate") if rounding == "either" else (rounding,)
     checkpoints = [
         (t, as_printed(x, decimals, rules[0]), rules) for t, x in zip(layers, values, strict=True)
@@ -189,7 +168,7 @@ def test_b_every_listed_configuration_prints_the_figure(
     assert len(listed.counts) == g.n_configurations() >= 1
     for counts, estimates in zip(listed.counts, listed.estimates, strict=True):
         counts = [int(v) for v in counts]
-        again, r_end = recompute(n, counts[:-1], estimator, layers)
+        again, r_end = estimates_of(n, counts[:-1], estimator, layers)
         assert again == list(estimates) and r_end == counts[-1]
         for x, (_, printed, rules_) in zip(again, checkpoints, strict=True):
             assert any(decimal_print(x, printed.decimals, rl) == str(printed) for rl in rules_)

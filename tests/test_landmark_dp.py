@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
+from fixtures.reference import all_configurations, decimal_print, estimates_of
 from resurv._landmark_dp import (
     Checkpoint,
     build_landmark_graph,
@@ -29,54 +29,10 @@ from resurv.study import Printed
 # -- independent reference computations ---------------------------------------------------
 
 
-def decimal_print(x: Fraction, decimals: int, rule: str) -> str:
-    """Print the proportion x as a percent string with Python's decimal module."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = Decimal(x.numerator) / Decimal(x.denominator) * 100
-        mode = ROUND_HALF_UP if rule == "round" else ROUND_FLOOR
-        return str(value.quantize(Decimal(1).scaleb(-decimals), rounding=mode))
-
-
-def factor(r: int, d: int, c: int, estimator: str) -> Fraction:
-    """One interval's factor: Cutler-Ederer 1 - d/(r - c/2), Kaplan-Meier 1 - d/r."""
-    if r == 0:
-        return Fraction(1)
-    if estimator == "actuarial":
-        return 1 - Fraction(d) / (r - Fraction(c, 2))
-    return 1 - Fraction(d, r)
-
-
-def estimates_of(n, row, estimator, layers):
-    """Running product after each interval listed in ``layers`` (1-based counts)."""
-    r, product, out = n, Fraction(1), {}
-    for j in range(len(row) // 2):
-        d, c = row[2 * j], row[2 * j + 1]
-        product *= factor(r, d, c, estimator)
-        r -= d + c
-        out[j + 1] = product
-    return [out[k] for k in layers], r
-
-
-def all_rows(n, k):
-    """Every (d_0, c_0, ..., d_{k-1}, c_{k-1}) with the counts summing to at most n."""
-
-    def rec(r, j):
-        if j == k:
-            yield ()
-            return
-        for d in range(r + 1):
-            for c in range(r - d + 1):
-                for rest in rec(r - d - c, j + 1):
-                    yield (d, c, *rest)
-
-    return list(rec(n, 0))
-
-
 def brute_force(n, k, estimator, checkpoints):
     """{row + (at_risk_end,): rules under which every checkpoint prints} for feasible rows."""
     feasible = {}
-    for row in all_rows(n, k):
+    for row in all_configurations(n, k):
         values, r_end = estimates_of(n, row, estimator, [layer for layer, _, _ in checkpoints])
         per_cp = [
             {rule for rule in rules if decimal_print(x, p.decimals, rule) == str(p)}
@@ -101,7 +57,7 @@ def _cases():
         for n in range(1, 7):
             for k in (2, 3):
                 values = sorted(
-                    {estimates_of(n, row, estimator, [k])[0][0] for row in all_rows(n, k)}
+                    {estimates_of(n, row, estimator, [k])[0][0] for row in all_configurations(n, k)}
                 )
                 picks = [values[len(values) // 3], values[(2 * len(values)) // 3]]
                 for x, decimals, rounding in zip(picks, (1, 0), ("either", "round"), strict=True):

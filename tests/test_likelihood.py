@@ -8,7 +8,6 @@ probabilities summed with cells from ``scipy.integrate.quad``.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, optimize, special, stats
 
+from fixtures.reference import all_configurations, estimate
 from resurv._landmark_dp import build_landmark_graph
 from resurv._printing import format_percent, prints_as
 from resurv.censoring import CensoringModel, effective_sizes
@@ -47,34 +47,6 @@ CUTS = np.array([0.0, 1.0, 2.0])
 
 
 # -- independent references ---------------------------------------------------------------------
-
-
-def all_configurations(n, k):
-    """Every (d_0, c_0, ..., d_{k-1}, c_{k-1}) with total <= n."""
-
-    def rec(prefix, r, j):
-        if j == k:
-            yield prefix
-            return
-        for d in range(r + 1):
-            for c in range(r - d + 1):
-                yield from rec((*prefix, d, c), r - d - c, j + 1)
-
-    return list(rec((), n, 0))
-
-
-def estimate(row, n, estimator):
-    """Actuarial (censored count half) or grid Kaplan-Meier; factor 1 when nobody is at risk."""
-    s, r = Fraction(1), n
-    for d, c in zip(row[::2], row[1::2], strict=True):
-        if r:
-            s *= (
-                Fraction(2 * r - c - 2 * d, 2 * r - c)
-                if estimator == "actuarial"
-                else Fraction(r - d, r)
-            )
-        r -= d + c
-    return s
 
 
 def quad_cells(cm, lam, k, cuts):

@@ -30,7 +30,6 @@ Runs are derandomized (reproducible) and printed values use ``decimal`` at 60 di
 from __future__ import annotations
 
 import math
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
@@ -41,6 +40,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test as ll_logrank_test
 from scipy import integrate, special, stats
 
+from fixtures.reference import all_configurations, decimal_print, estimates_of
 from resurv._landmark_dp import build_landmark_graph
 from resurv.censoring import CensoringModel
 from resurv.errors import AuditError
@@ -63,50 +63,13 @@ def _settings(examples: int) -> settings:
 # -- independent references -------------------------------------------------------------------
 
 
-def all_configurations(n: int, k: int) -> list[tuple[int, ...]]:
-    """Every ``(d_0, c_0, ..., d_{k-1}, c_{k-1})`` of ``n`` patients (the rest alive at k)."""
-
-    def rec(prefix, r, j):
-        if j == k:
-            yield prefix
-            return
-        for d in range(r + 1):
-            for c in range(r - d + 1):
-                yield from rec((*prefix, d, c), r - d - c, j + 1)
-
-    return list(rec((), n, 0))
-
-
-def estimates(row, n: int, estimator: str, times) -> tuple[Fraction, ...]:
-    """The estimate after each yearly interval in ``times``; factor 1 when nobody is at risk."""
-    s, r, out = Fraction(1), n, {}
-    for j, (d, c) in enumerate(zip(row[::2], row[1::2], strict=True)):
-        if r:
-            s *= (
-                Fraction(2 * r - c - 2 * d, 2 * r - c)
-                if estimator == "actuarial"
-                else 1 - (Fraction(d, r))
-            )
-        r -= d + c
-        out[j + 1] = s
-    return tuple(out[t] for t in times)
-
-
-def decimal_print(x: Fraction, decimals: int, rule: str) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = Decimal(x.numerator) / Decimal(x.denominator) * 100
-        mode = ROUND_HALF_UP if rule == "round" else ROUND_FLOOR
-        return str(value.quantize(Decimal(1).scaleb(-decimals), rounding=mode))
-
-
 def printed_values(ns, n_intervals, times, estimator, decimals, rule):
     """``printed tuple -> {n: [configurations]}`` over every configuration of every n."""
     out: dict[tuple[str, ...], dict[int, list]] = {}
     for n in ns:
         for row in all_configurations(n, n_intervals):
             key = tuple(
-                decimal_print(x, decimals, rule) for x in estimates(row, n, estimator, times)
+                decimal_print(x, decimals, rule) for x in estimates_of(n, row, estimator, times)[0]
             )
             out.setdefault(key, {}).setdefault(n, []).append(row)
     return out
