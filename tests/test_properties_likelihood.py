@@ -63,14 +63,14 @@ def _settings(examples: int) -> settings:
 # -- independent references -------------------------------------------------------------------
 
 
-def printed_values(ns, n_intervals, times, estimator, decimals, rule):
+def printed_values(design) -> dict[tuple[str, ...], dict[int, list]]:
     """``printed tuple -> {n: [configurations]}`` over every configuration of every n."""
+    d = design
     out: dict[tuple[str, ...], dict[int, list]] = {}
-    for n in ns:
-        for row in all_configurations(n, n_intervals):
-            key = tuple(
-                decimal_print(x, decimals, rule) for x in estimates_of(n, row, estimator, times)[0]
-            )
+    for n in d["ns"]:
+        for row in all_configurations(n, d["n_intervals"]):
+            values = estimates_of(n, row, d["estimator"], d["times"])[0]
+            key = tuple(decimal_print(x, d["decimals"], d["rule"]) for x in values)
             out.setdefault(key, {}).setdefault(n, []).append(row)
     return out
 
@@ -195,14 +195,7 @@ def term_of(design, printed, *, form="forward"):
 @_settings(16)
 @given(design=designs(), at=st.lists(rates, min_size=2, max_size=2))
 def test_a_exact_likelihood_sums_to_one_over_printable_values(design, at):
-    values = printed_values(
-        design["ns"],
-        design["n_intervals"],
-        design["times"],
-        design["estimator"],
-        design["decimals"],
-        design["rule"],
-    )
+    values = printed_values(design)
     fns, impossible = [], 0
     for printed in values:
         try:
@@ -222,14 +215,7 @@ def test_a_exact_likelihood_sums_to_one_over_printable_values(design, at):
 @_settings(40)
 @given(design=designs(), pick=st.integers(0, 10**6), at=rates)
 def test_b_forward_enumeration_and_brute_force_agree(design, pick, at):
-    values = printed_values(
-        design["ns"],
-        design["n_intervals"],
-        design["times"],
-        design["estimator"],
-        design["decimals"],
-        design["rule"],
-    )
+    values = printed_values(design)
     keys = sorted(values)
     printed = keys[pick % len(keys)]  # a value some configuration prints
     rows_by_n = {n: values[printed].get(n, []) for n in design["ns"]}
