@@ -218,7 +218,7 @@ def _diagnostics_section(r: Results, refs: str) -> list:
             rows.append(
                 [_mark(k, r), f"{d['rhat'].max():.3f}", f"{d['ess_bulk'].min():.0f}",
                  f"{d['ess_tail'].min():.0f}", f"{d['divergences'].max():.0f}",
-                 f"{d['bfmi_min'].min():.2f}", "-" if depth != depth else f"{depth:.1%}",
+                 f"{d['bfmi_min'].min():.2f}", "-" if np.isnan(depth) else f"{depth:.1%}",
                  "passed" if passed else "FAILED"]
             )  # fmt: skip
             for text in d["failures"]:
