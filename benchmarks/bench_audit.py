@@ -15,13 +15,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from resurv._landmark_dp import (
-    DEFAULT_MAX_EDGES,
-    DEFAULT_MAX_STATES,
-    build_landmark_graph,
-    find_configuration,
-)
-from resurv.study import Printed
+from resurv.audit.landmark_dp import DEFAULT_MAX_EDGES, DEFAULT_MAX_STATES, build_landmark_graph
+from resurv.audit.landmark_search import find_configuration
+from resurv.study.schema import Printed
 
 PRINTED = (Printed(50.0, 1), Printed(90.0, 1))
 INTERVALS = (4, 5)

@@ -6,7 +6,7 @@ sensitivity sweep over the study close, the SMC marginal likelihoods and the rep
 studies of the primary fit).
 
 "Cold" means: a fresh Python process (the in-memory compiled-model cache of
-``resurv._compile`` is empty) whose PyTensor compile directory (``PYTENSOR_FLAGS=
+``resurv.fit.cache`` is empty) whose PyTensor compile directory (``PYTENSOR_FLAGS=
 base_compiledir=...``, which holds PyTensor's Numba cache) and ``NUMBA_CACHE_DIR`` point to new
 empty temporary folders. The operating system's file cache is not cleared. Imports are timed
 separately from the run.
@@ -16,9 +16,9 @@ is edited); a part's time excludes the parts nested inside it:
 
 - compiling: ``nutpie.compile_pymc_model`` (one per model structure);
 - sampling: ``nutpie.sample`` (NUTS);
-- enumerating: the audit (``resurv.run.audit``), the landmark graphs
-  (``resurv._landmark_dp.build_landmark_graph``) and the likelihood terms built from them
-  (``resurv.run.study_terms``);
+- enumerating: the audit (``resurv.audit.study_audit.audit``), the landmark graphs
+  (``resurv.audit.landmark_dp.build_landmark_graph``) and the likelihood terms built from them
+  (``resurv.model.study_terms.study_terms``);
 - SMC: ``pymc.sample_smc`` (marginal likelihoods, its own PyTensor compilation included);
 - the rest: model building, diagnostics, posterior quantities, replicate studies, tables.
 
@@ -78,10 +78,11 @@ def child(workers: int) -> None:
     import nutpie
     import pymc
 
-    import resurv._landmark_dp
+    import resurv.audit.landmark_dp
     import resurv.run
-    from resurv.run import RunSettings, reanalyse
-    from resurv.study import load_study
+    from resurv.run.values import RunSettings
+    from resurv.run.reanalysis import reanalyse
+    from resurv.study.load import load_study
 
     imports = time.perf_counter() - start
     timers = Timers()
@@ -89,7 +90,7 @@ def child(workers: int) -> None:
         timers.wrap(nutpie, "compile_pymc_model", "compiling")
         timers.wrap(nutpie, "sample", "sampling")
         timers.wrap(resurv.run, "audit", "enumerating")
-        timers.wrap(resurv._landmark_dp, "build_landmark_graph", "enumerating")
+        timers.wrap(resurv.audit.landmark_dp, "build_landmark_graph", "enumerating")
         timers.wrap(resurv.run, "study_terms", "enumerating")
         timers.wrap(pymc, "sample_smc", "SMC")
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Log-density + gradient evaluations per second of the exact landmark likelihood.
 
-For each arm below, the exact landmark term (``resurv.likelihood.landmark_term``) is built in
+For each arm below, the exact landmark term (``resurv.model.likelihood.landmark_term``) is built in
 both of its forms, the log-sum-exp over the enumerated feasible configurations and the forward
 pass over the pruned graph of interval counts (``landmark_term`` takes the enumeration up to
 ``ENUMERATION_LIMIT`` configurations), and put in a one-arm Exponential model
@@ -39,9 +39,9 @@ TIME = 4.0
 
 
 def term_for(sizes, percent, form):
-    from resurv.censoring import CensoringModel
-    from resurv.likelihood import landmark_term
-    from resurv.study import Printed, SurvivalFigure
+    from resurv.model.censoring import CensoringModel
+    from resurv.model.likelihood import landmark_term
+    from resurv.study.schema import Printed, SurvivalFigure
 
     decimals = len(percent.split(".")[1]) if "." in percent else 0
     fig = SurvivalFigure(
@@ -55,7 +55,7 @@ def compiled_logp_dlogp(term):
     import pytensor
     import pytensor.tensor as pt
 
-    from resurv.fit import build_model
+    from resurv.fit.build import build_model
 
     model = build_model("exponential", "weakly_informative", ("arm",), "arm", [term])
     (value,) = model.value_vars

@@ -32,8 +32,8 @@ SETTINGS = {"draws": 1000, "tune": 1000, "chains": 4, "cores": 2}
 
 
 def datasets(count: int, seed: int):
-    from resurv.families import get_family
-    from resurv.fit import IndividualData
+    from resurv.model.families import get_family
+    from resurv.model.individual_data import IndividualData
 
     rng = np.random.default_rng(seed)
     weibull = get_family("weibull")
@@ -54,7 +54,7 @@ def datasets(count: int, seed: int):
 def bench_rebuild(data, seed):
     import pymc as pm
 
-    from resurv.fit import build_model
+    from resurv.fit.build import build_model
 
     times, samplers = [], set()
     for i, term in enumerate(data):
@@ -75,8 +75,8 @@ def bench_rebuild(data, seed):
 
 
 def bench_compile_once(data, seed):
-    from resurv import _compile
-    from resurv.fit import fit
+    from resurv.fit import cache as _compile
+    from resurv.fit.sampling import fit
 
     _compile.clear_cache()
     times, failed = [], 0
@@ -93,8 +93,8 @@ def bench_compile_once(data, seed):
 def bench_raw_swap(data, seed):
     import nutpie
 
-    from resurv import _compile
-    from resurv.fit import _data_arrays, _resolve, _structure_key, build_model
+    from resurv.fit import cache as _compile
+    from resurv.fit.build import _data_arrays, _resolve, _structure_key, build_model
 
     resolved = _resolve("weibull", "weakly_informative", ARMS, None, data[:1])
     family, prior, arms, ref, terms = resolved

@@ -28,7 +28,7 @@ STUDY = ROOT / "models" / "grazi2000.toml"
 
 
 def timed_run(study, settings, executor=None):
-    from resurv.calibration import calibrate
+    from resurv.calibration.sbc import calibrate
 
     start = time.perf_counter()
     outcome = calibrate(study, settings, executor=executor)
@@ -50,9 +50,9 @@ def main(argv=None) -> None:
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2000)
     args = parser.parse_args(argv)
-    from resurv.calibration import SimulationSettings
+    from resurv.calibration.settings import SimulationSettings
     from resurv.parallel import local_executor
-    from resurv.study import load_study
+    from resurv.study.load import load_study
 
     print(f"command: python benchmarks/bench_sbc.py --replicates {args.replicates} "
           f"--seed {args.seed}")  # fmt: skip

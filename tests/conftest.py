@@ -39,7 +39,7 @@ def simulate_arms(rng, lam, k, n, censor_max, family="weibull"):
 
     ``lam`` and ``n`` are per arm (in ``ARMS`` order). Returns ``(time, event, arm)``.
     """
-    from resurv.families import get_family
+    from resurv.model.families import get_family
 
     fam = get_family(family)
     times, events, arms = [], [], []

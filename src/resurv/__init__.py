@@ -2,7 +2,8 @@
 
 The stages follow the data flow ``study -> audit -> likelihood -> fit -> compare -> report``::
 
-    from resurv import load_study, audit, reanalyse, RunSettings
+    from resurv import load_study, reanalyse, RunSettings
+    from resurv.audit import study_audit as audit
 
     study = load_study("models/grazi2000.toml")
     print(audit(study).to_text())                 # which data could have printed each figure
@@ -29,47 +30,47 @@ _EXPORTS = {
     # audit
     "audit": "resurv.audit",
     "Audit": "resurv.audit",
-    "check_percent_of": "resurv._printing",
-    "feasible_counts": "resurv._printing",
+    "check_percent_of": "resurv.audit",
+    "feasible_counts": "resurv.audit",
     # frequentist core
-    "life_table": "resurv.nonparametric",
-    "kaplan_meier": "resurv.nonparametric",
-    "km_median": "resurv.nonparametric",
-    "logrank_test": "resurv.nonparametric",
-    "reduce_cohort": "resurv.reduce",
+    "life_table": "resurv.frequentist",
+    "kaplan_meier": "resurv.frequentist",
+    "km_median": "resurv.frequentist",
+    "logrank_test": "resurv.frequentist",
+    "reduce_cohort": "resurv.frequentist",
     # families, priors, censoring
-    "get_family": "resurv.families",
-    "FAMILIES": "resurv.families",
-    "Prior": "resurv.priors",
-    "PriorSet": "resurv.priors",
-    "PRIOR_SETS": "resurv.priors",
-    "get_prior_set": "resurv.priors",
-    "prior_predictive": "resurv.priors",
-    "CensoringModel": "resurv.censoring",
+    "get_family": "resurv.model",
+    "FAMILIES": "resurv.model",
+    "Prior": "resurv.model",
+    "PriorSet": "resurv.model",
+    "PRIOR_SETS": "resurv.model",
+    "get_prior_set": "resurv.model",
+    "prior_predictive": "resurv.model",
+    "CensoringModel": "resurv.model",
     # likelihood terms
-    "landmark_term": "resurv.likelihood",
-    "ExactLandmark": "resurv.likelihood",
-    "ApproxLandmark": "resurv.likelihood",
-    "HazardRatioTerm": "resurv.likelihood",
-    "MedianTerm": "resurv.likelihood",
-    "ProportionTerm": "resurv.likelihood",
-    "CountTerm": "resurv.likelihood",
-    "RateTerm": "resurv.likelihood",
-    "rule_of_three": "resurv.likelihood",
+    "landmark_term": "resurv.model",
+    "ExactLandmark": "resurv.model",
+    "ApproxLandmark": "resurv.model",
+    "HazardRatioTerm": "resurv.model",
+    "MedianTerm": "resurv.model",
+    "ProportionTerm": "resurv.model",
+    "CountTerm": "resurv.model",
+    "RateTerm": "resurv.model",
+    "rule_of_three": "resurv.model",
     # fitting and diagnostics
     "fit": "resurv.fit",
     "FitResult": "resurv.fit",
     "IndividualData": "resurv.fit",
     "build_model": "resurv.fit",
     "compare_loo": "resurv.fit",
-    "check_diagnostics": ("resurv.diagnostics", "check"),
+    "check_diagnostics": "resurv.fit",
     # simulation
-    "simulate_cohort": "resurv.simulate",
-    "simulate_many": "resurv.simulate",
+    "simulate_cohort": "resurv.model",
+    "simulate_many": "resurv.model",
     # the run, the comparison and the report
     "RunSettings": "resurv.run",
     "reanalyse": "resurv.run",
-    "run_study": "resurv.run",
+    "run_study": "resurv.pipeline",
     "comparison_table": "resurv.compare",
     "write_report": "resurv.report",
     "rebuild_report": "resurv.report",

@@ -1,0 +1,194 @@
+"""The audit of printed figures: a GRIM test for survival papers (DESIGN.md section 3).
+
+For every printed figure the audit asks which integer data could have produced it at its
+printed precision, under each rounding convention (:mod:`resurv.audit.printing`), and for
+landmark survival under each estimator (:mod:`resurv.audit.landmark_dp`):
+
+- ``percent_of`` ("a/b (x%)"): does ``x`` follow from ``a/b`` by rounding, truncation, both
+  or neither? A paper that mixes conventions is named in a study-level finding.
+- ``proportion``: which candidate denominators can print the percentage (50.0% rules out 19).
+- ``count``: events cannot exceed the candidate denominators.
+- ``survival``: which (deaths, withdrawals) sequences per interval print the landmark value,
+  for every candidate arm size, under the printed estimator and the other one for
+  comparison; arms with several landmarks are also checked jointly.
+- ``logrank_p``, ``hazard_ratio``, ``median``, ``followup``: not audited, with the reason.
+
+Totals that do not add up (candidate arm sizes summing past the cohort) are reported, not
+fixed. Every print is decided in exact rational arithmetic.
+
+The checks are defined in :mod:`resurv.audit.counts` (percentages and counts) and
+:mod:`resurv.audit.landmarks` (landmark survival), their wording in
+:mod:`resurv.audit.wording`, and :class:`Audit` and :class:`AuditRow` in
+:mod:`resurv.audit.result`; all public names are importable from here. This module runs the
+checks figure by figure and gathers the study-level findings.
+
+Examples
+--------
+>>> from resurv.study import load_study
+>>> result = audit(load_study("models/grazi2000.toml"))  # doctest: +SKIP
+>>> print(result.to_text())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from resurv.audit.counts import _audit_count, _audit_percent_of, _audit_proportion
+from resurv.audit.landmark_dp import DEFAULT_MAX_EDGES, DEFAULT_MAX_STATES
+from resurv.audit.landmarks import _audit_survival, _joint_landmarks
+from resurv.audit.printing import check_percent_of, feasible_counts, rules_for
+from resurv.audit.result import Audit, AuditRow
+from resurv.audit.wording import ESTIMATOR_NAMES as ESTIMATOR_NAMES
+from resurv.audit.wording import RULE_NAMES as RULE_NAMES
+from resurv.audit.wording import _join, _kind, _printed_text
+from resurv.errors import AuditError
+from resurv.study.schema import (
+    CountFigure,
+    Figure,
+    FollowupFigure,
+    HazardRatioFigure,
+    LogrankFigure,
+    MedianFigure,
+    PercentOfFigure,
+    ProportionFigure,
+    Study,
+    SurvivalFigure,
+)
+
+__all__ = [
+    "VERDICTS",
+    "Audit",
+    "AuditRow",
+    "audit",
+    "audit_figure",
+    "check_percent_of",
+    "feasible_counts",
+]
+
+VERDICTS = ("consistent", "inconsistent", "feasible", "impossible", "not audited")
+NOT_AUDITED = {
+    LogrankFigure: "a p-value is checked by posterior prediction (the share of replicated "
+    "studies that print as extreme a value), not by enumeration",
+    HazardRatioFigure: "a hazard ratio enters as a likelihood term (normal on log HR, SE from "
+    "its confidence interval); no counts can be enumerated from it",
+    MedianFigure: "a median enters as a likelihood term (a landmark at S = 0.5, or normal on "
+    "the log median with SE from its confidence interval)",
+    FollowupFigure: "follow-up informs the censoring model; it is not a count to audit",
+}
+
+
+# -- the audit -------------------------------------------------------------------------------
+
+
+def audit(
+    study: Study, *, max_states: int = DEFAULT_MAX_STATES, max_edges: int = DEFAULT_MAX_EDGES
+) -> Audit:
+    """Audit every printed figure of ``study``.
+
+    Parameters
+    ----------
+    study : Study
+    max_states, max_edges : int
+        Budget of each landmark graph (see :func:`resurv.audit.landmark_dp.build_landmark_graph`).
+        A graph that passes it is summarised, and a depth-first search still looks for one
+        configuration that prints the figure.
+
+    Returns
+    -------
+    Audit
+    """
+    cache: dict = {}
+    budget = {"max_states": max_states, "max_edges": max_edges}
+    rows = tuple(audit_figure(f, study, _cache=cache, **budget) for f in study.figures)
+    graphs, arm_estimators, joint_findings = _joint_landmarks(study, cache, budget)
+    findings = [f"Arm {r.arm}: {r.words}" for r in rows if r.notable and r.kind == "survival"]
+    findings += joint_findings
+    findings += [r.words for r in rows if r.notable and r.kind == "proportion"]
+    findings += _convention_findings(rows)
+    findings += [r.words for r in rows if r.notable and r.kind not in ("survival", "proportion")]
+    findings += _total_findings(study)
+    figure_graphs = {
+        (f.id, key[1], key[2]): g
+        for f in study.figures_of(SurvivalFigure)
+        for key, g in cache.items()
+        if key[0] == f.arm
+        and key[3] == ((f.time, f.percent, rules_for(study.rounding_of(f))),)
+        and key[4] == f.interval_width
+    }
+    return Audit(
+        study.id, study.rounding, rows, tuple(findings), graphs, arm_estimators, figure_graphs
+    )
+
+
+def audit_figure(
+    figure: Figure,
+    study: Study,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_edges: int = DEFAULT_MAX_EDGES,
+    _cache: dict | None = None,
+) -> AuditRow:
+    """Audit one printed figure of ``study`` (its arms and rounding convention).
+
+    A figure that cannot be checked (a malformed printed value, a bad denominator) gives a
+    ``"not audited"`` row that says why, rather than an exception.
+    """
+    try:
+        return _audit_one(figure, study, max_states, max_edges, {} if _cache is None else _cache)
+    except (AuditError, ValueError) as exc:
+        text = f"{exc}".rstrip(".") + "."
+        printed = _printed_text(figure, study.time_unit)
+        return AuditRow(figure.id, _kind(figure), printed, "not audited", text, notable=True)
+
+
+def _audit_one(figure, study, max_states, max_edges, cache) -> AuditRow:
+    rules = rules_for(study.rounding_of(figure))
+    if isinstance(figure, PercentOfFigure):
+        return _audit_percent_of(figure, rules)
+    if isinstance(figure, ProportionFigure):
+        return _audit_proportion(figure, study, rules)
+    if isinstance(figure, CountFigure):
+        return _audit_count(figure, study)
+    if isinstance(figure, SurvivalFigure):
+        budget = {"max_states": max_states, "max_edges": max_edges}
+        return _audit_survival(figure, study, rules, cache, budget)
+    reason = NOT_AUDITED.get(type(figure), f"no audit exists for {type(figure).__name__}")
+    return AuditRow(figure.id, _kind(figure), _printed_text(figure), "not audited", reason + ".")
+
+
+# -- study-level findings ----------------------------------------------------------------------
+
+
+def _convention_findings(rows: Sequence[AuditRow]) -> list[str]:
+    only = {"round": [], "truncate": []}
+    for r in rows:
+        if r.kind == "percent_of" and r.details:
+            d = r.details[0]
+            if d["round"] != d["truncate"]:
+                only["round" if d["round"] else "truncate"].append(r.printed)
+    if only["round"] and only["truncate"]:
+        return [
+            f"The paper mixes conventions: {_join(only['truncate'])} "
+            f"{'is' if len(only['truncate']) == 1 else 'are'} truncation only, while "
+            f"{_join(only['round'])} {'is' if len(only['round']) == 1 else 'are'} rounding only."
+        ]
+    return []
+
+
+def _total_findings(study: Study) -> list[str]:
+    if study.cohort_n is None or not study.arms:
+        return []
+    smallest = sum(min(a.n) for a in study.arms)
+    largest = sum(max(a.n) for a in study.arms)
+    sizes = " + ".join(f"{a.id} {a.n[0] if len(a.n) == 1 else list(a.n)}" for a in study.arms)
+    if smallest > study.cohort_n:
+        return [
+            f"The arms do not add up: {sizes} is at least {smallest}, more than the cohort of "
+            f"{study.cohort_n}; the audit reports it and changes nothing."
+        ]
+    if largest > study.cohort_n:
+        return [
+            f"Some candidate arm sizes do not add up: {sizes} reaches {largest}, more than the "
+            f"cohort of {study.cohort_n}; combinations above {study.cohort_n} cannot all be right."
+        ]
+    return []

@@ -1,0 +1,318 @@
+"""Landmark survival terms: exact (forward algorithm or enumeration) and approximate.
+
+:class:`ExactLandmark` is the exact likelihood of an arm's printed landmark survival, a
+forward algorithm over the pruned graphs of :mod:`resurv.audit.landmark_dp` (or a log-sum-exp
+over their listed configurations), with the data arrays built by :func:`_forward_data` and
+:func:`_enumeration_data`. :class:`ApproxLandmark` replaces it with binomials of effective
+sample sizes when the exact feasible set is too large or the estimator is unknown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pytensor.tensor as pt
+from scipy import special
+
+from resurv.errors import AuditError
+from resurv.model.censoring import CellQuadrature, CensoringModel, _masked_power, effective_sizes
+from resurv.model.figure_term import _FigureTerm, _log_weights
+from resurv.model.terms import ArmParams
+from resurv.study.schema import Printed
+
+__all__ = ["ApproxLandmark", "ExactLandmark"]
+
+
+# -- exact landmark ----------------------------------------------------------------------------
+
+_TINY = 1e-300
+#: upper in-degree bounds of the buckets of the forward pass's gathers: states whose in-edges
+#: number at most 1, 4, 16, ... share one padded index matrix, so padding at most quadruples
+#: the entries read (the last bucket holds the rare states with more in-edges)
+_DEGREE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, np.iinfo(np.int64).max)
+_NO_PATH = "no configuration that prints the figure has positive probability under the censoring"
+
+
+def _prune(at_risk, edges, cells: CellQuadrature) -> list[np.ndarray]:
+    """States on a path from a root to an admissible final state, per layer."""
+    k = cells.n_cells
+    fwd = [np.ones(at_risk[0].size, dtype=bool)]
+    for j, (src, dst, _, _) in enumerate(edges):
+        reach = np.zeros(at_risk[j + 1].size, dtype=bool)
+        reach[dst[fwd[j][src]]] = True
+        fwd.append(reach)
+    alive = [fwd[k] & ((at_risk[k] == 0) | (cells.alive_weight > 0))]
+    for j in reversed(range(k)):
+        src, dst = edges[j][0], edges[j][1]
+        back = np.zeros(at_risk[j].size, dtype=bool)
+        back[src[alive[0][dst]]] = True
+        alive.insert(0, back & fwd[j])
+    if not alive[0].any():
+        cm = cells.censoring
+        raise AuditError(
+            f"{_NO_PATH} model (potential follow-up {cm.min_followup:g} to {cm.max_followup:g}, "
+            f"grid to {cells.horizon:g}); check the accrual and close dates, or the landmark time"
+        )
+    return alive
+
+
+def _bucketed_incoming(new_dst: np.ndarray, n_states: int, j: int) -> dict[str, np.ndarray]:
+    """Padded in-edge index matrices, one per in-degree bucket, and the order of the states.
+
+    ``incoming_{j}_{b}[i]`` lists the edges into the ``i``-th state of bucket ``b``, padded
+    with the index of the ``-inf`` sentinel (one past the last edge) to the bucket's largest
+    in-degree; ``order_{j}[s]`` is the position of state ``s`` in the concatenated buckets.
+    One padded matrix for all states would read ``states x largest in-degree`` entries: with a
+    printed 0.0% every path funnels into one final state and that product explodes.
+    """
+    order = np.argsort(new_dst, kind="stable")
+    degree = np.bincount(new_dst, minlength=n_states)
+    first = np.cumsum(degree) - degree  # position of each state's first in-edge in ``order``
+    bucket = np.searchsorted(_DEGREE_BUCKETS, degree)
+    out, position, done = {}, np.empty(n_states, dtype=np.int64), 0
+    for b in range(len(_DEGREE_BUCKETS)):
+        states = np.flatnonzero(bucket == b)
+        width = int(degree[states].max()) if states.size else 1
+        matrix = np.full((states.size, width), len(new_dst), dtype=np.int64)
+        rows = np.repeat(np.arange(states.size), degree[states])
+        cols = np.arange(rows.size) - np.repeat(
+            np.cumsum(degree[states]) - degree[states], degree[states]
+        )
+        starts = np.repeat(first[states], degree[states])
+        matrix[rows, cols] = order[starts + cols]
+        out[f"incoming_{j}_{b}"] = matrix
+        position[states] = done + np.arange(states.size)
+        done += states.size
+    out[f"order_{j}"] = position
+    return out
+
+
+def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.ndarray]:
+    """Concatenate the candidate graphs, drop impossible edges, bucket the in-edges per state."""
+    k = cells.n_cells
+    at_risk = [np.concatenate([g.layers[j].at_risk for g in graphs]) for j in range(k + 1)]
+    offsets = [np.cumsum([0] + [len(g.layers[j].at_risk) for g in graphs]) for j in range(k + 1)]
+    edges = []
+    for j in range(k):
+        parts = [(e.src + offsets[j][i], e.dst + offsets[j + 1][i], e.deaths, e.censored)
+                 for i, e in enumerate(g.edges[j] for g in graphs)]  # fmt: skip
+        src, dst, d, c = (np.concatenate(a).astype(np.int64) for a in zip(*parts, strict=True))
+        ok = (cells.death_possible[j] | (d == 0)) & (cells.censoring_possible[j] | (c == 0))
+        edges.append((src[ok], dst[ok], d[ok], c[ok]))
+    alive = _prune(at_risk, edges, cells)
+    data = {"root": special.gammaln(at_risk[0][alive[0]] + 1.0) - math.log(len(graphs))}
+    for j, (src, dst, d, c) in enumerate(edges):
+        ok = alive[j][src] & alive[j + 1][dst]
+        new_src, new_dst = (
+            (np.cumsum(alive[j]) - 1)[src[ok]],
+            (np.cumsum(alive[j + 1]) - 1)[dst[ok]],
+        )
+        d, c = d[ok], c[ok]
+        data |= {
+            f"src_{j}": new_src,
+            f"deaths_{j}": d.astype(float),
+            f"censored_{j}": c.astype(float),
+            f"const_{j}": -special.gammaln(d + 1.0) - special.gammaln(c + 1.0),
+            **_bucketed_incoming(new_dst, int(alive[j + 1].sum()), j),
+        }
+    r_end = at_risk[k][alive[k]].astype(float)
+    return data | {"final_at_risk": r_end, "final_const": -special.gammaln(r_end + 1.0)}
+
+
+def _enumeration_data(
+    graphs, cells: CellQuadrature, max_configurations: int
+) -> dict[str, np.ndarray]:
+    """The configuration matrix of every candidate, impossible configurations dropped."""
+    k, rows, consts = cells.n_cells, [], []
+    for g in graphs:
+        if len(g.layers[0].at_risk):
+            x = np.asarray(g.enumerate(max_configurations).counts, dtype=np.int64)
+            d, c, r = x[:, 0 : 2 * k : 2], x[:, 1 : 2 * k : 2], x[:, -1]
+            ok = np.all(cells.death_possible | (d == 0), axis=1)
+            ok &= np.all(cells.censoring_possible | (c == 0), axis=1)
+            ok &= (r == 0) | (cells.alive_weight > 0)
+            rows.append(x[ok])
+            log_n = special.gammaln(x[0].sum() + 1.0) - math.log(len(graphs))
+            consts.append(log_n - special.gammaln(x[ok] + 1.0).sum(axis=1))
+    if not sum(len(r) for r in rows):
+        raise AuditError(f"{_NO_PATH} model; check the accrual and close dates")
+    return {"counts": np.concatenate(rows).astype(float), "const": np.concatenate(consts)}
+
+
+class ExactLandmark(_FigureTerm):
+    r"""Exact likelihood of an arm's printed landmark survival figure(s).
+
+    Parameters
+    ----------
+    arm : str
+        Arm id.
+    graphs : sequence of landmark graphs
+        One per candidate arm size, on the same cut points: the pruned graphs of
+        :func:`resurv.audit.landmark_dp.build_landmark_graph`, or any object with their ``n``,
+        ``cuts``, ``layers[j].at_risk``, ``edges[j]`` and ``enumerate``. A candidate whose
+        figure is unprintable (an empty graph) still counts in the mixture.
+    censoring : CensoringModel
+    form : {"forward", "enumeration"}
+        Forward algorithm over the graph (default; cost grows with its edges), or a
+        log-sum-exp over the listed configurations (cost grows with their number).
+    name : str, optional
+        Default ``f"landmark_{arm}"``.
+    max_configurations : int
+        Limit of the enumeration form.
+
+    Notes
+    -----
+    With cells ``p = (p_death[j], p_censored[j], p_alive)`` from
+    :class:`~resurv.model.censoring.CellQuadrature`, a configuration ``x`` of ``n`` patients has
+    probability ``Multinomial(x | n, p)``, and the figure's likelihood is
+
+    .. math:: L(\theta) = \frac{1}{N}\sum_{n}\sum_{x \in F_n} n! \prod_j
+        \frac{p_{d,j}^{d_j} p_{c,j}^{c_j}}{d_j!\, c_j!} \frac{p_a^{r}}{r!}
+
+    over the ``N`` candidate sizes and the feasible sets ``F_n``. The forward algorithm sums
+    layer by layer: ``alpha_{j+1}[s] = logsumexp`` over the edges into ``s`` of
+    ``alpha_j[src] + d log p_d[j] + c log p_c[j] - log d! - log c!``, from
+    ``log n! - log N`` at the roots to ``+ r log p_a - log r!`` at the accepted final states.
+    Each state's in-edges are gathered through padded index matrices (padding: ``-inf``), one
+    per bucket of in-degrees (1, 2-4, 5-16, ...), so that padding at most quadruples the
+    entries read however unequal the in-degrees.
+    Edges through cells of probability 0 under the censoring model (deaths after the longest
+    follow-up; censorings before the shortest, without loss) are removed beforehand, so no
+    ``0 * log 0`` arises and the gradient stays finite.
+    """
+
+    def __init__(
+        self,
+        arm: str,
+        graphs: Sequence[Any],
+        censoring: CensoringModel,
+        *,
+        form: str = "forward",
+        name: str | None = None,
+        max_configurations: int = 100_000,
+    ):
+        graphs = list(graphs)
+        if form not in ("forward", "enumeration"):
+            raise ValueError(f"form must be 'forward' or 'enumeration'; received {form!r}")
+        if not graphs:
+            raise ValueError("graphs must hold one landmark graph per candidate arm size; got none")
+        for g in graphs:
+            if getattr(g, "truncated", False):
+                raise AuditError(
+                    f"the landmark graph of n = {g.n} is incomplete ({g.summary}); use "
+                    "ApproxLandmark (landmark_term does so automatically)"
+                )
+        cuts = {tuple(float(t) for t in g.cuts) for g in graphs}
+        if len(cuts) != 1:
+            raise ValueError(
+                f"the candidate graphs must share their cut points; got {sorted(cuts)}"
+            )
+        self._set_name(name or f"landmark_{arm}")
+        self.arm, self.arms, self.form = str(arm), (str(arm),), form
+        self.cells = censoring.cells(cuts.pop())
+        self.n_candidates = tuple(int(g.n) for g in graphs)
+        self._static = (form, tuple(self.cells.cuts), censoring)
+        if form == "forward":
+            self._data = _forward_data(graphs, self.cells)
+        else:
+            self._data = _enumeration_data(graphs, self.cells, max_configurations)
+
+    def log_likelihood(self, params: ArmParams, data: Mapping[str, Any], own: Mapping = ()) -> Any:
+        """Log-probability that a study run under the model prints the figure(s)."""
+        cells = self.cells
+        p_death, p_cens, p_alive = cells.probabilities(params.lam[self.arm], params.k)
+        # impossible cells: log 1 = 0 (their edges are gone); underflow: floored, never 0 * -inf
+        log_d = pt.log(pt.maximum(p_death, _TINY) + ~cells.death_possible)
+        log_c = pt.log(pt.maximum(p_cens, _TINY) + ~cells.censoring_possible)
+        log_a = pt.log(pt.maximum(p_alive, _TINY) + float(cells.alive_weight == 0))
+        if self.form == "enumeration":
+            log_p = pt.concatenate([pt.stack([log_d, log_c], axis=1).reshape((-1,)), log_a[None]])
+            return pt.logsumexp(pt.dot(data["counts"], log_p) + data["const"])
+        alpha, pad = data["root"], pt.constant(np.array([-np.inf]))
+        for j in range(cells.n_cells):
+            edge = alpha[data[f"src_{j}"]] + data[f"const_{j}"]
+            edge = edge + data[f"deaths_{j}"] * log_d[j] + data[f"censored_{j}"] * log_c[j]
+            edge = pt.concatenate([edge, pad])
+            parts = [
+                pt.logsumexp(edge[data[f"incoming_{j}_{b}"]], axis=1)
+                for b in range(len(_DEGREE_BUCKETS))
+            ]
+            alpha = pt.concatenate(parts)[data[f"order_{j}"]]
+        return pt.logsumexp(alpha + data["final_at_risk"] * log_a + data["final_const"])
+
+
+# -- approximate landmark ----------------------------------------------------------------------
+
+
+class ApproxLandmark(_FigureTerm):
+    r"""Approximate likelihood of landmark survival: binomials with effective sizes.
+
+    Parameters
+    ----------
+    arm : str
+    times : sequence of float
+        Landmark times (study time unit), increasing.
+    printed : sequence of Printed
+        The printed percents, one per time.
+    n_candidates : sequence of int
+        Candidate arm sizes, mixed with equal weights.
+    censoring : CensoringModel
+    method : {"greenwood", "peto"}
+        Effective sizes, see :func:`~resurv.model.censoring.effective_sizes`.
+    name : str, optional
+        Default ``f"landmark_{arm}"``.
+
+    Notes
+    -----
+    The printed conditional survival ``q_i = S_i / S_{i-1}`` (``S_0 = 1``; a printed 0 is
+    read as half its last digit) is taken as ``y_i / m_i``, with the effective size ``m_i``
+    expected under the censoring model at the printed values (plug-in), and
+
+    .. math:: \log L = \log \frac{1}{N}\sum_n \prod_i
+        \frac{\Gamma(m_i + 1)}{\Gamma(y_i + 1)\Gamma(m_i - y_i + 1)}
+        q_i(\theta)^{y_i} (1 - q_i(\theta))^{m_i - y_i},
+
+    ``q_i(theta) = exp(-lam (t_i**k - t_{i-1}**k))``; successive periods are independent to
+    Greenwood's order. The rounding of the printed values is ignored. For when the exact
+    feasible set is too large or the estimator is unknown.
+    """
+
+    def __init__(
+        self,
+        arm: str,
+        times: Sequence[float],
+        printed: Sequence[Printed],
+        n_candidates: Sequence[int],
+        censoring: CensoringModel,
+        *,
+        method: str = "greenwood",
+        name: str | None = None,
+    ):
+        self._set_name(name or f"landmark_{arm}")
+        self.arm, self.arms = str(arm), (str(arm),)
+        self.times, self.printed = tuple(float(t) for t in times), tuple(printed)
+        if len(self.printed) != len(self.times) or not self.times:
+            raise ValueError(f"give one printed value per time; got {self.times}, {self.printed}")
+        self.n_candidates = tuple(int(n) for n in n_candidates)
+        self._static = (self.times,)
+        s = np.array([max(p.value, 0.5 * 10.0**-p.decimals) / 100 for p in self.printed])
+        size = np.array(
+            [effective_sizes(n, self.times, s, censoring, method) for n in self.n_candidates]
+        )
+        y = s / np.concatenate([[1.0], s[:-1]]) * size
+        log_binom = (
+            special.gammaln(size + 1) - special.gammaln(y + 1) - special.gammaln(size - y + 1)
+        )
+        log_weight = _log_weights(len(self.n_candidates))
+        self._data = {"y": y, "size": size, "norm": log_binom, "log_weight": log_weight}
+
+    def log_likelihood(self, params: ArmParams, data: Mapping[str, Any], own: Mapping = ()) -> Any:
+        """Mixture over candidate sizes of products of continuous binomials."""
+        t, k = np.array((0.0, *self.times)), params.k
+        log_q = -params.lam[self.arm] * (_masked_power(t[1:], k) - _masked_power(t[:-1], k))
+        y, size = data["y"], data["size"]
+        per_n = data["norm"] + y * log_q + (size - y) * pt.log(-pt.expm1(log_q))
+        return pt.logsumexp(per_n.sum(axis=1) + data["log_weight"])

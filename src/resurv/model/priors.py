@@ -1,0 +1,384 @@
+"""Priors as data: printable value objects, a registry of prior sets, and the model's parameters.
+
+A :class:`Prior` is a distribution name and its parameters; a :class:`PriorSet` is three priors
+stated on scales a clinician can check (the reference arm's median survival, the hazard ratio,
+the Weibull shape) with their rationale and references. Neither touches PyMC until
+:func:`build_parameters` turns a prior set into the free variables and named deterministics of a
+model. :func:`prior_predictive` shows what a prior set implies for ``S(t)``, the hazard ratio and
+the median survival, from NumPy draws of the same priors.
+
+Parameterisation (``S(t) = exp(-lam * t**k)``, ``k`` shared by the arms)::
+
+    k                = exp(log_shape)                     (Weibull; 1 for the Exponential)
+    log lam[ref]     = log(log 2) - k * log_median_reference     (baseline_scale "log_median")
+                     = log(hazard_reference)                      (baseline_scale "rate")
+                     = log_hazard_reference                       (baseline_scale "log_rate")
+    log lam[arm]     = log lam[ref] + log_hr[arm]         (arm != ref, coordinate "comparison")
+
+Deterministics (dims ``"arm"``): ``log_hazard``, ``hazard``, ``hazard_ratio`` (``lam[arm] /
+lam[ref]``, 1 for the reference arm), ``median`` (time units); ``shape`` (Weibull only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from resurv.model.families import SurvivalFamily, get_family
+from resurv.model.prior_registry import HR_RANGE as HR_RANGE
+from resurv.model.prior_registry import LOG_SHAPE_PRIOR as LOG_SHAPE_PRIOR
+from resurv.model.prior_registry import MEDIAN_RANGE_YEARS as MEDIAN_RANGE_YEARS
+from resurv.model.prior_registry import (
+    PRIOR_SETS,
+    TIME_UNITS_PER_YEAR,
+    _check_time_unit,
+    literature_baseline,
+)
+from resurv.model.prior_registry import enthusiastic as enthusiastic
+from resurv.model.prior_registry import literature as literature
+from resurv.model.prior_registry import reference as reference
+from resurv.model.prior_registry import sceptical as sceptical
+from resurv.model.prior_registry import weakly_informative as weakly_informative
+from resurv.model.prior_values import (
+    BASELINE_SCALES,
+    BASELINE_VARIABLES,
+    DISTRIBUTIONS,
+    Prior,
+    PriorSet,
+)
+from resurv.model.terms import ArmParams
+
+__all__ = [
+    "BASELINE_SCALES",
+    "BASELINE_VARIABLES",
+    "DISTRIBUTIONS",
+    "Prior",
+    "PriorSet",
+    "PRIOR_SETS",
+    "TIME_UNITS_PER_YEAR",
+    "PRIOR_DATA_PREFIX",
+    "build_parameters",
+    "prior_data",
+    "prior_structure",
+    "get_prior_set",
+    "literature_baseline",
+    "prior_predictive",
+    "sample_prior",
+    "survival_summary",
+]
+
+#: run the examples of :class:`Prior` with this module's doctests
+__test__ = {"Prior": Prior}
+
+
+def _ensure_coord(model: pm.Model, name: str, values: tuple[str, ...]) -> None:
+    if name not in model.coords:
+        model.add_coord(name, values)
+    elif tuple(model.coords[name]) != values:
+        raise ValueError(
+            f"the model's {name!r} coordinate is {tuple(model.coords[name])}, but the arms give "
+            f"{values}; create the model with coords={{{name!r}: {values}}} or leave it unset."
+        )
+
+
+def _check_arms(prior_set: PriorSet, arms, reference_arm: str) -> tuple[str, ...]:
+    arms = tuple(arms)
+    if not arms or len(set(arms)) != len(arms):
+        raise ValueError(f"arms must be non-empty and unique; received {arms}.")
+    if reference_arm not in arms:
+        raise ValueError(f"reference_arm {reference_arm!r} is not one of the arms {arms}.")
+    if prior_set.baseline_arm is not None and prior_set.baseline_arm != reference_arm:
+        raise ValueError(
+            f"prior set {prior_set.name!r} states its baseline for arm "
+            f"{prior_set.baseline_arm!r}, but the reference arm is {reference_arm!r}; make "
+            f"{prior_set.baseline_arm!r} the study's reference_arm (hazard ratios are then "
+            "relative to it), or elicit the literature range for the reference arm."
+        )
+    return arms
+
+
+#: prefix of the ``pm.Data`` containers that hold prior hyperparameters
+PRIOR_DATA_PREFIX = "prior__"
+
+
+def _prior_slots(prior_set: PriorSet, family: SurvivalFamily, arms, reference_arm):
+    """``(variable name, Prior)`` of every prior a model of ``family`` and ``arms`` uses."""
+    slots = [(BASELINE_VARIABLES[prior_set.baseline_scale], prior_set.baseline)]
+    if any(a != reference_arm for a in arms):
+        slots.append(("log_hr", prior_set.log_hr))
+    if family.has_shape:
+        slots.append(("log_shape", prior_set.log_shape))
+    return slots
+
+
+def prior_structure(prior_set: PriorSet) -> tuple:
+    """What a compiled model depends on: the distributions and the baseline scale, not values.
+
+    Prior sets with equal structure share one compiled model; their hyperparameters enter
+    as data (:func:`prior_data`).
+    """
+    return (
+        prior_set.baseline.distribution,
+        prior_set.baseline_scale,
+        prior_set.log_hr.distribution,
+        prior_set.log_shape.distribution,
+    )
+
+
+def prior_data(
+    prior_set: PriorSet, family: SurvivalFamily | str, arms: tuple[str, ...], reference_arm: str
+) -> dict[str, np.ndarray]:
+    """Hyperparameters as the ``pm.Data`` arrays of :func:`build_parameters` (``as_data``)."""
+    family = get_family(family)
+    return {
+        f"{PRIOR_DATA_PREFIX}{var}__{n}": np.asarray(v, dtype=np.float64)
+        for var, prior in _prior_slots(prior_set, family, tuple(arms), reference_arm)
+        for n, v in prior.params
+    }
+
+
+def build_parameters(
+    prior_set: PriorSet,
+    family: SurvivalFamily | str,
+    arms: tuple[str, ...],
+    reference_arm: str,
+    *,
+    hyperparameters_as_data: bool = False,
+) -> ArmParams:
+    """Create the model's free variables and named deterministics in the current ``pm.Model``.
+
+    Parameters
+    ----------
+    prior_set : PriorSet
+        The priors.
+    family : SurvivalFamily or str
+        ``"exponential"`` (``k = 1``) or ``"weibull"`` (free ``k``, shared by the arms).
+    arms : tuple of str
+        Arm ids, in the order of the model's ``"arm"`` coordinate (added if missing).
+    reference_arm : str
+        The arm the baseline prior describes; hazard ratios are relative to it.
+    hyperparameters_as_data : bool, default False
+        Hold the priors' parameters in ``pm.Data`` containers (named as the keys of
+        :func:`prior_data`), so that one compiled model serves every prior set of the same
+        :func:`prior_structure`.
+
+    Returns
+    -------
+    ArmParams
+        ``lam`` per arm (scalar tensors) and the shared ``k``, for the likelihood terms.
+
+    Notes
+    -----
+    Free variables: the baseline (:data:`BASELINE_VARIABLES`), ``log_hr`` (dims
+    ``"comparison"``: the non-reference arms, in ``arms`` order) and, for the Weibull,
+    ``log_shape``. Deterministics: ``log_hazard``, ``hazard``, ``hazard_ratio``, ``median``
+    (dims ``"arm"``) and ``shape`` (Weibull). With ``baseline_scale="log_median"``,
+    ``lam[ref] = log(2) / median_ref**k``.
+    """
+    family = get_family(family)
+    arms = _check_arms(prior_set, arms, reference_arm)
+    model = pm.modelcontext(None)
+    _ensure_coord(model, "arm", arms)
+    others = tuple(a for a in arms if a != reference_arm)
+
+    def prefix(var: str) -> str | None:
+        return f"{PRIOR_DATA_PREFIX}{var}__" if hyperparameters_as_data else None
+
+    if family.has_shape:
+        log_shape = prior_set.log_shape.to_pymc("log_shape", data_prefix=prefix("log_shape"))
+        k = pm.Deterministic("shape", pt.exp(log_shape))
+    else:
+        k = pt.as_tensor_variable(np.float64(1.0))
+
+    base_var = BASELINE_VARIABLES[prior_set.baseline_scale]
+    base = prior_set.baseline.to_pymc(base_var, data_prefix=prefix(base_var))
+    if prior_set.baseline_scale == "log_median":
+        log_lam_ref = np.log(np.log(2.0)) - k * base
+    elif prior_set.baseline_scale == "rate":
+        log_lam_ref = pt.log(base)
+    else:
+        log_lam_ref = base
+
+    if others:
+        _ensure_coord(model, "comparison", others)
+        log_hr = prior_set.log_hr.to_pymc("log_hr", dims="comparison", data_prefix=prefix("log_hr"))
+        zero = pt.as_tensor_variable(np.float64(0.0))
+        log_hr_arm = pt.stack(
+            [zero if a == reference_arm else log_hr[others.index(a)] for a in arms]
+        )
+    else:
+        log_hr_arm = pt.zeros(1, dtype="float64")
+
+    log_hazard = pm.Deterministic("log_hazard", log_lam_ref + log_hr_arm, dims="arm")
+    hazard = pm.Deterministic("hazard", pt.exp(log_hazard), dims="arm")
+    pm.Deterministic("hazard_ratio", pt.exp(log_hr_arm), dims="arm")
+    pm.Deterministic("median", family.median(hazard, k), dims="arm")
+    return ArmParams(arms=arms, lam={a: hazard[i] for i, a in enumerate(arms)}, k=k)
+
+
+# -- prior predictive ---------------------------------------------------------------------------
+
+
+def sample_prior(
+    prior_set: PriorSet,
+    family: SurvivalFamily | str,
+    arms: tuple[str, ...],
+    reference_arm: str,
+    *,
+    draws: int = 4000,
+    seed,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``(hazard, shape)`` from a prior set with NumPy, mirroring :func:`build_parameters`.
+
+    Returns
+    -------
+    hazard : ndarray, shape (draws, len(arms))
+        ``lam`` per arm, columns in ``arms`` order.
+    shape : ndarray, shape (draws,)
+        ``k`` (ones for the Exponential family).
+
+    Raises
+    ------
+    ValueError
+        If the set contains an improper (``Flat``) prior.
+    """
+    family = get_family(family)
+    arms = _check_arms(prior_set, arms, reference_arm)
+    if not prior_set.is_proper:
+        raise ValueError(
+            f"prior set {prior_set.name!r} has an improper (Flat) prior, so it implies no "
+            "prior predictive distribution; check a proper set (e.g. 'weakly_informative')."
+        )
+    rng = np.random.default_rng(seed)
+    draws = int(draws)
+    k = np.exp(prior_set.log_shape.sample(rng, draws)) if family.has_shape else np.ones(draws)
+    base = prior_set.baseline.sample(rng, draws)
+    if prior_set.baseline_scale == "log_median":
+        log_lam_ref = np.log(np.log(2.0)) - k * base
+    elif prior_set.baseline_scale == "rate":
+        log_lam_ref = np.log(base)
+    else:
+        log_lam_ref = base
+    n_other = len(arms) - 1
+    log_hr = prior_set.log_hr.sample(rng, (draws, n_other)) if n_other else np.zeros((draws, 0))
+    ref = arms.index(reference_arm)
+    log_hr_arm = np.insert(log_hr, ref, 0.0, axis=1)
+    return np.exp(log_lam_ref[:, None] + log_hr_arm), k
+
+
+def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd.DataFrame:
+    """Median and 95% equal-tailed interval of ``S(t)``, the hazard ratio and the median.
+
+    Parameters
+    ----------
+    hazard : array, shape (draws, n_arms)
+        Draws of ``lam`` per arm (columns in ``arms`` order), prior or posterior.
+    shape : array, shape (draws,)
+        Draws of ``k`` (ones for the Exponential).
+    family, arms, reference_arm
+        As in :func:`build_parameters`.
+    times : sequence of float
+        Times (study units) at which to summarise ``S(t)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quantity (``"survival"`` per arm and time, ``"hazard_ratio"`` per
+        non-reference arm, ``"median"`` per arm, ``"shape"`` for the Weibull) with columns
+        ``quantity, arm, time, median, eti95_lower, eti95_upper`` (2.5% and 97.5% quantiles).
+    """
+    family = get_family(family)
+    hazard = np.asarray(hazard, dtype=float)
+    shape = np.asarray(shape, dtype=float)
+    ref = arms.index(reference_arm)
+    rows = []
+
+    def add(quantity, arm, time, x):
+        lo, mid, hi = np.quantile(x, [0.025, 0.5, 0.975])
+        rows.append((quantity, arm, time, mid, lo, hi))
+
+    for i, arm in enumerate(arms):
+        for t in times:
+            add("survival", arm, float(t), family.survival(t, hazard[:, i], shape))
+    for i, arm in enumerate(arms):
+        if i != ref:
+            add("hazard_ratio", arm, np.nan, hazard[:, i] / hazard[:, ref])
+    for i, arm in enumerate(arms):
+        add("median", arm, np.nan, family.median(hazard[:, i], shape))
+    if family.has_shape:
+        add("shape", None, np.nan, shape)
+    columns = ["quantity", "arm", "time", "median", "eti95_lower", "eti95_upper"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["interval"] = "95% equal-tailed (2.5% and 97.5% quantiles)"
+    return table
+
+
+def prior_predictive(
+    prior_set: PriorSet,
+    family: SurvivalFamily | str,
+    arms: tuple[str, ...],
+    reference_arm: str,
+    *,
+    times,
+    draws: int = 4000,
+    seed,
+) -> pd.DataFrame:
+    """Summarise what a prior set implies for ``S(t)``, the hazard ratio and the median.
+
+    Draws the priors with NumPy (:func:`sample_prior`), maps them through the parameterisation
+    of :func:`build_parameters`, and summarises with :func:`survival_summary` (median and 95%
+    equal-tailed interval). The same draws come from ``pm.sample_prior_predictive`` on a model
+    built by :func:`build_parameters` (checked in the tests).
+
+    Raises
+    ------
+    ValueError
+        If the set contains an improper prior (``reference``).
+    """
+    hazard, shape = sample_prior(prior_set, family, arms, reference_arm, draws=draws, seed=seed)
+    return survival_summary(hazard, shape, family, tuple(arms), reference_arm, times=times)
+
+
+# -- the registry --------------------------------------------------------------------------------
+
+
+def get_prior_set(
+    name: str,
+    *,
+    hr_important: float = 2.0,
+    literature: Any = None,
+    time_unit: str = "years",
+) -> PriorSet:
+    """Return the prior set ``name`` from :data:`PRIOR_SETS`.
+
+    Parameters
+    ----------
+    name : str
+        One of ``weakly_informative``, ``sceptical``, ``enthusiastic``, ``reference``,
+        ``literature``.
+    hr_important : float, default 2.0
+        The clinically important hazard ratio (non-reference arm over reference arm) for
+        ``sceptical`` and ``enthusiastic``.
+    literature : object, optional
+        The published range for ``literature`` (see :func:`literature_baseline`).
+    time_unit : str, default "years"
+        The study's time unit; the weakly informative median range is converted to it.
+
+    Examples
+    --------
+    >>> ps = get_prior_set("sceptical", hr_important=2.0)
+    >>> str(ps.log_hr)
+    'Normal(mu=0, sigma=0.421)'
+    """
+    try:
+        factory = PRIOR_SETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown prior set {name!r}; valid prior sets are {list(PRIOR_SETS)}."
+        ) from None
+    _check_time_unit(time_unit)
+    return factory(hr_important=hr_important, literature=literature, time_unit=time_unit)

@@ -1,0 +1,50 @@
+"""A study from its file to its results folder: load, reanalyse, write, report.
+
+:func:`run_study` is what ``resurv run`` does: it checks the destination before any fitting,
+runs :func:`resurv.run.reanalyse`, and writes the results and the report into a temporary
+folder that replaces the destination only when complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from resurv.errors import OutputError
+from resurv.model.study_terms import recurrence_followup as recurrence_followup
+from resurv.outputs import atomic_folder, check_destination
+from resurv.run.reanalysis import default_folder, reanalyse
+from resurv.run.values import RunOutcome, RunSettings
+from resurv.run.write import write_results
+from resurv.study.load import load_study
+
+__all__ = [
+    "run_study",
+]
+
+
+def run_study(
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    settings: RunSettings | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunOutcome:
+    """Load, reanalyse and write a study's results folder atomically, with its report."""
+    from resurv.report.build import write_report
+
+    path = Path(path)
+    study = load_study(path)
+    folder = Path(out) if out is not None else default_folder(study)
+    check_destination(folder, force=force)  # before any fitting
+    result = reanalyse(study, settings, executor=executor, progress=progress)
+    with atomic_folder(folder, force=force) as tmp:
+        write_results(result, tmp, study_file=path)
+        try:
+            write_report(tmp)
+        except OutputError:
+            raise
+    return RunOutcome(folder=folder, reanalysis=result)

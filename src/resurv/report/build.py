@@ -1,0 +1,216 @@
+"""The report of a results folder: ``report.md``, ``report.html`` and ``figures/*.png``.
+
+The report is a pure function of a results folder written by ``resurv run``: it reads only the
+saved files (``run.json``, ``audit.json``, ``tables/*.csv``, ``posterior/*.zarr``) and never
+refits, so ``resurv report results/<study>/`` rebuilds it at any time. The same folder gives
+byte-identical ``report.md``, ``report.html`` and PNGs: no clock is read (the only dates are
+those stored in ``run.json``), tables are formatted with fixed precision, and PNGs carry no
+software or date metadata.
+
+The content is built once as a list of blocks (headings, paragraphs, tables, lists, figures)
+and rendered twice, to Markdown and to a self-contained HTML page (inline CSS, figures embedded
+as base64 data URIs, no scripts, no external links), so both files say the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from resurv.outputs import confined, safe_name
+from resurv.report import plots
+from resurv.report.answer import _hazard_ratio_rows, _landmarks, _reference_arm, plain_answer
+from resurv.report.blocks import Bullets, Heading, Image, Para, _to_html, _to_markdown
+from resurv.report.blocks import Table as Table
+from resurv.report.results import NUMERIC_COLUMNS as NUMERIC_COLUMNS
+from resurv.report.results import TABLE_COLUMNS, Results, _open_posterior, load_results
+from resurv.report.sections import (
+    _audit_section,
+    _comparison_section,
+    _diagnostics_section,
+    _model_section,
+    _provenance_section,
+    _sensitivity_section,
+)
+from resurv.report.sections import _bayes_factor_words as _bayes_factor_words
+
+__all__ = ["Results", "load_results", "plain_answer", "rebuild_report", "write_report"]
+
+
+# -------------------------------------------------------------------------------- figures ---
+def _primary_only(frame: pd.DataFrame | None, r: Results) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    sel = frame[frame["fit_key"] == r.primary]
+    return sel if len(sel) else None
+
+
+def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], list[Image]]:
+    """Draw every figure the tables allow; return the main figures by name and the appendix."""
+    landmarks, words, failed = _landmarks(r), r.fit_words(r.primary), r.primary in r.failed
+    arms = {"arm_labels": r.arm_labels}
+    drawn: dict[str, tuple[str, str]] = {}
+
+    def path(name: str) -> Path:
+        return confined(folder, f"{name}.png")
+
+    curves = _primary_only(r.table("survival_curves"), r)
+    if curves is not None:
+        caption = plots.survival_curves(
+            curves, path("survival_curves"), pseudo=r.table("pseudo_datasets"),
+            landmarks=landmarks, time_unit=r.time_unit, fit=words, failed=failed, **arms,
+        )  # fmt: skip
+        drawn["survival_curves"] = ("Posterior survival by arm", caption)
+    hr = _hazard_ratio_rows(r)
+    if len(hr):
+        ref = _reference_arm(r, list(hr["arm"].unique()))
+        caption = plots.hazard_ratio_forest(
+            r.table("sensitivity"), path("hazard_ratio_forest"), primary=r.primary,
+            reference_label=r.arm_labels.get(ref, ref), **arms,
+        )  # fmt: skip
+        drawn["hazard_ratio_forest"] = ("Hazard ratio under every prior set and family", caption)
+    pp = _primary_only(r.table("prior_posterior"), r)
+    if pp is not None:
+        caption = plots.prior_vs_posterior(
+            pp, path("prior_vs_posterior"), fit=words, failed=failed, time_unit=r.time_unit, **arms
+        )
+        drawn["prior_vs_posterior"] = ("Prior vs posterior", caption)
+    deaths = r.table("audit_deaths")
+    if deaths is not None and len(deaths):
+        sizes = {a["id"]: a.get("n", []) for a in r.study.get("arms", [])}
+        graphs = [g for g in r.audit.get("landmark_graphs", []) if isinstance(g, dict)]
+        checked = {(g["arm"], int(g["n"]), g["estimator"]): bool(g.get("complete", True))
+                   for g in graphs} or None  # fmt: skip
+        caption = plots.audit_picture(
+            deaths, path("audit_picture"), arm_sizes=sizes, checked=checked, landmarks=landmarks,
+            time_unit=r.time_unit, **arms,
+        )  # fmt: skip
+        drawn["audit_picture"] = ("Audit: feasible death counts", caption)
+    ppc, observed = r.table("ppc"), r.table("ppc_observed")
+    if ppc is not None and observed is not None and len(ppc):
+        comp = r.table("comparison")
+        comp = pd.DataFrame(columns=TABLE_COLUMNS["comparison"]) if comp is None else comp
+        by_id = {c: dict(zip(comp["figure_id"], comp[c], strict=True)) for c in comp.columns}
+        caption = plots.ppc_figures(
+            ppc, observed, path("ppc"), labels=by_id["quantity"], printed_text=by_id["printed"],
+            p_extreme=by_id["p_replicate_as_extreme"], fit=words, failed=failed,
+        )  # fmt: skip
+        drawn["ppc"] = ("Posterior predictive check of the printed figures", caption)
+    main = {k: Image(f"figures/{k}.png", label, cap) for k, (label, cap) in drawn.items()}
+    appendix = []
+    for f in r.fits:
+        k = f["fit_key"]
+        zarr = r.folder / "posterior" / f"{k}.zarr"
+        if zarr.exists():
+            target = path(f"trace_rank_{safe_name(k)}")
+            caption = plots.trace_rank(
+                _open_posterior(zarr), target, fit_key=k, failed=k in r.failed,
+                failures=[str(x) for x in f.get("failures") or []],
+            )  # fmt: skip
+            appendix.append(
+                Image(f"figures/{target.name}", f"Trace and rank plots of {k}", caption)
+            )
+    return main, appendix
+
+
+# -------------------------------------------------------------------------------- report ---
+def _blocks(r: Results, main: dict[str, Image], appendix: list[Image]) -> list:
+    number = {name: i + 1 for i, name in enumerate(main)}
+
+    def ref(*names: str) -> str:
+        found = [f"Figure {number[n]}" for n in names if n in number]
+        return " and ".join(found)
+
+    study = r.study
+    title = study.get("title") or study.get("id", "study")
+    blocks: list = [
+        Heading(1, f"Reanalysis: {title}"),
+        Para(f"{study.get('citation', '')} Study id: {study.get('id', '-')}.".strip()),
+        Heading(2, "The answer in plain words"),
+        Para(plain_answer(r)),
+    ]
+    blocks += _audit_section(r, ref("audit_picture"))
+    refs = ref("survival_curves", "ppc")
+    blocks += _comparison_section(r, refs)
+    refs = ref("hazard_ratio_forest", "prior_vs_posterior")
+    blocks += _sensitivity_section(r, refs)
+    blocks += _model_section(r)
+    refs = f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
+    blocks += _diagnostics_section(r, refs if appendix else "")
+    assumptions = [str(a) for a in r.run.get("assumptions", [])]
+    blocks += [Heading(2, "Assumptions"), Bullets(tuple(assumptions or ["none recorded"]))]
+    blocks += _provenance_section(r)
+    if main:
+        blocks.append(Heading(2, "Figures"))
+        for name, image in main.items():
+            blocks.append(Image(image.file, f"Figure {number[name]}. {image.label}", image.caption))
+    if appendix:
+        blocks.append(Heading(2, "Appendix: trace and rank plots"))
+        for i, image in enumerate(appendix):
+            blocks.append(Image(image.file, f"Figure A{i + 1}. {image.label}", image.caption))
+    return blocks
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_report(results_dir) -> list[Path]:
+    """Write ``figures/*.png``, ``report.md`` and ``report.html`` into a results folder.
+
+    Parameters
+    ----------
+    results_dir : str or path-like
+        A folder written by ``resurv run`` (it holds ``run.json`` and ``tables/``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``report.md``, ``report.html`` and every figure written, in that order.
+
+    Raises
+    ------
+    resurv.errors.OutputError
+        If the folder is not a resurv results folder (e.g. ``run.json`` is missing) or a
+        table lacks the columns the report needs.
+
+    Notes
+    -----
+    Reads only the saved files; never refits. Deterministic: the same folder gives
+    byte-identical outputs. PNGs in ``figures/`` that this report did not write (left over
+    from an earlier report) are removed.
+    """
+    r = load_results(results_dir)
+    folder = confined(r.folder, "figures")
+    folder.mkdir(exist_ok=True)
+    main, appendix = _figures(r, folder)
+    images = [*main.values(), *appendix]
+    written = {r.folder / im.file for im in images}
+    for stale in folder.glob("*.png"):
+        if stale not in written:
+            stale.unlink()
+    blocks = _blocks(r, main, appendix)
+    title = f"Reanalysis: {r.study.get('title') or r.study.get('id', 'study')}"
+    md_path, html_path = r.folder / "report.md", r.folder / "report.html"
+    _write_atomic(md_path, _to_markdown(blocks))
+    _write_atomic(html_path, _to_html(blocks, r.folder, title))
+    return [md_path, html_path, *(r.folder / im.file for im in images)]
+
+
+def rebuild_report(results_dir) -> list[Path]:
+    """Rebuild the report of a saved results folder without refitting (``resurv report``).
+
+    Same as :func:`write_report`; raises :class:`~resurv.errors.OutputError` naming the
+    missing file when ``results_dir`` is not a resurv results folder.
+    """
+    return write_report(results_dir)

@@ -1,0 +1,95 @@
+"""Tables of a whole reanalysis: model comparison and the prior predictive check.
+
+:func:`model_comparison_table` sets the SMC marginal likelihoods of both families and the
+Weibull shape's posterior/prior SD ratio side by side, per prior set and close;
+:func:`prior_predictive_table` says what each proper prior set implies for S(t), the HR and
+the median.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from resurv.fit.marginal import shape_note, study_prior_set
+from resurv.model.priors import prior_predictive
+
+__all__ = [
+    "model_comparison_table",
+    "prior_predictive_table",
+]
+
+
+def model_comparison_table(result) -> pd.DataFrame:
+    """Per prior set and close: log marginal likelihoods, log Bayes factor, shape SD ratio."""
+    study = result.study
+    rows = []
+    smc = {(r["family"], r["prior"], r["close"]): r for r in result.marginal}
+    weibull = [o for o in result.outcomes if o.task.family == "weibull"]
+    keys = sorted({(o.task.prior, o.task.close) for o in result.outcomes})
+    for prior, close in keys:
+        row = {"prior": prior, "close": close}
+        exp_ml = smc.get(("exponential", prior, close), {}).get("log_ml", np.nan)
+        wei_ml = smc.get(("weibull", prior, close), {}).get("log_ml", np.nan)
+        row["log_ml_exponential"] = exp_ml
+        row["log_ml_weibull"] = wei_ml
+        row["log_bf_weibull_vs_exponential"] = wei_ml - exp_ml
+        fit = next((o for o in weibull if o.task.prior == prior and o.task.close == close), None)
+        ratio = np.nan
+        if fit is not None and "log_shape" in fit.idata["posterior"]:
+            post_sd = float(fit.idata["posterior"]["log_shape"].std())
+            prior_sd = study_prior_set(study, prior).log_shape.interval(0.6827)
+            prior_sd = (prior_sd[1] - prior_sd[0]) / 2.0
+            ratio = post_sd / prior_sd
+        row["shape_sd_ratio"] = ratio
+        row["shape_note"] = shape_note(ratio)
+        if not study_prior_set(study, prior).is_proper:
+            row["shape_note"] += "; improper prior set: no marginal likelihood"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def prior_predictive_table(result, *, draws: int = 4000) -> pd.DataFrame:
+    """What each proper prior set and family implies for S(t), the HR and the median."""
+    from resurv.study.schema import report_times
+
+    study = result.study
+    arms = tuple(a.id for a in study.arms)
+    frames = []
+    pairs = sorted({(o.task.prior, o.task.family) for o in result.outcomes})
+    for prior, family in pairs:
+        ps = study_prior_set(study, prior)
+        if not ps.is_proper:
+            continue
+        table = prior_predictive(
+            ps,
+            family,
+            arms,
+            study.reference_arm,
+            times=report_times(study),
+            draws=draws,
+            seed=study.analysis.seed,
+        )
+        q = table["quantity"].astype(str)
+        if "arm" in table:
+            q = q + "[" + table["arm"].astype(str) + "]"
+        if "time" in table:
+            t = table["time"]
+            q = q + np.where(t.notna(), ", t=" + t.astype(str), "")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "prior": prior,
+                    "family": family,
+                    "quantity": q,
+                    "median": table["median"],
+                    "lower_95": table["eti95_lower"],
+                    "upper_95": table["eti95_upper"],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            columns=["prior", "family", "quantity", "median", "lower_95", "upper_95"]
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,295 @@
+"""The study: typed, immutable description of a published small-cohort survival study.
+
+A study is read from a declarative TOML file (``models/<id>.toml``) by
+:func:`resurv.study.load_study`, validated field by field, and handed to every later stage
+(audit, likelihood, fit, report). Nothing downstream re-reads the TOML. This module holds the
+value types (:class:`Study`, :class:`Arm`, the figure kinds, :class:`Printed`) and the
+schema's constants; reading and validating a file is :mod:`resurv.study.load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Rounding = Literal["round", "truncate", "either"]
+
+
+Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
+
+
+TIME_UNITS = ("days", "weeks", "months", "years")
+
+
+ROUNDINGS = ("round", "truncate", "either")
+
+
+ESTIMATORS = ("actuarial", "kaplan-meier", "unknown")
+
+
+FAMILIES = ("exponential", "weibull")
+
+
+PRIOR_SETS = ("weakly_informative", "sceptical", "enthusiastic", "reference", "literature")
+
+
+RELATIONS = ("=", "<", "<=", ">", ">=")
+
+
+MAX_ARM_N = 100_000
+
+
+MAX_FILE_BYTES = 1_000_000
+
+
+#: length of one calendar year in each time unit (Julian year of 365.25 days)
+TIME_UNIT_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A number as the paper printed it: value and the number of decimals shown.
+
+    ``Printed(92.6, 1)`` is "92.6"; ``Printed(50.0, 1)`` is "50.0"; ``Printed(50.0, 0)`` is "50".
+    """
+
+    value: float
+    decimals: int
+
+    def __str__(self) -> str:
+        return f"{self.value:.{self.decimals}f}"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of the study. ``n`` holds every candidate size (one when the paper is clear).
+
+    Candidate sizes keep the order of the file.
+    """
+
+    id: str
+    n: tuple[int, ...]
+    label: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Censoring:
+    """Censoring model: uniform entry over the accrual window, administrative close.
+
+    Times are calendar years (``accrual_start``, ``accrual_end``, ``close``); potential
+    follow-up of a patient entering at ``e`` is ``close - e`` (converted to the study's
+    time unit). ``loss_rate`` is an optional constant hazard of loss to follow-up per time unit.
+    ``close_candidates`` lists alternative close dates for the sensitivity sweep.
+    ``note`` states the reasons for these assumptions.
+    """
+
+    accrual_start: float
+    accrual_end: float
+    close: float
+    loss_rate: float = 0.0
+    close_candidates: tuple[float, ...] = ()
+    note: str = ""
+
+    def max_followup(self, time_unit: str) -> float:
+        """Longest possible follow-up, ``close - accrual_start``, in ``time_unit``."""
+        return (self.close - self.accrual_start) * TIME_UNIT_PER_YEAR[time_unit]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Base class of a printed figure. ``id`` is unique within the study; ``quote`` is the text.
+
+    ``rounding`` overrides the study's rounding convention for this figure (None: inherit,
+    see :meth:`Study.rounding_of`); ``note`` explains assumptions made in encoding it.
+    """
+
+    id: str
+    quote: str = ""
+    note: str = field(default="", kw_only=True)
+    rounding: Rounding | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class SurvivalFigure(Figure):
+    """Landmark survival of one arm at ``time`` (study time unit), printed as a percent."""
+
+    arm: str = ""
+    time: float = 0.0
+    percent: Printed = Printed(0.0, 1)
+    estimator: Estimator = "unknown"
+    interval_width: float = 1.0  # life-table interval width (actuarial), study time unit
+
+
+@dataclass(frozen=True)
+class MedianFigure(Figure):
+    """Median survival of one arm; ``value`` None means "not reached"."""
+
+    arm: str = ""
+    value: Printed | None = None
+    ci: tuple[Printed, Printed] | None = None
+    ci_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class HazardRatioFigure(Figure):
+    """Hazard ratio of ``arms[0]`` relative to ``arms[1]`` with its confidence interval."""
+
+    arms: tuple[str, str] = ("", "")
+    hr: Printed = Printed(1.0, 2)
+    ci: tuple[Printed, Printed] | None = None
+    ci_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class LogrankFigure(Figure):
+    """A printed log-rank p-value: exact (``relation='='``) or a bound (``'<'``, ``'>='``...)."""
+
+    arms: tuple[str, ...] = ()
+    p: Printed = Printed(1.0, 3)
+    relation: Literal["=", "<", "<=", ">", ">="] = "="
+
+
+@dataclass(frozen=True)
+class ProportionFigure(Figure):
+    """A printed percentage of an unknown or candidate denominator (e.g. recurrence 50.0%).
+
+    ``n`` holds the candidate denominators; ``arm`` optionally ties it to an arm.
+    ``name`` says what is counted ("recurrence", "operative_death", ...).
+    """
+
+    name: str = ""
+    percent: Printed = Printed(0.0, 1)
+    n: tuple[int, ...] = ()
+    arm: str | None = None
+
+
+@dataclass(frozen=True)
+class CountFigure(Figure):
+    """A printed count of events among candidate denominators (e.g. 0 operative deaths)."""
+
+    name: str = ""
+    events: int = 0
+    n: tuple[int, ...] = ()
+    arm: str | None = None
+
+
+@dataclass(frozen=True)
+class PercentOfFigure(Figure):
+    """A printed "a/b (x%)" to check for internal consistency."""
+
+    name: str = ""
+    a: int = 0
+    b: int = 0
+    percent: Printed | None = None
+
+
+@dataclass(frozen=True)
+class FollowupFigure(Figure):
+    """Printed follow-up: median and/or range, in the study time unit."""
+
+    median: float | None = None
+    range: tuple[float, float] | None = None
+    arm: str | None = None
+
+
+#: figure kind (as written in the study file) -> figure class
+FIGURE_KINDS: dict[str, type[Figure]] = {
+    "survival": SurvivalFigure,
+    "median": MedianFigure,
+    "hazard_ratio": HazardRatioFigure,
+    "logrank_p": LogrankFigure,
+    "proportion": ProportionFigure,
+    "count": CountFigure,
+    "followup": FollowupFigure,
+    "percent_of": PercentOfFigure,
+}
+
+
+@dataclass(frozen=True)
+class LiteratureSurvival:
+    """Published range for survival of one arm at ``time``: the ``literature`` prior set.
+
+    The prior puts probability ``mass`` on ``lower <= S(time) <= upper`` (survival
+    probabilities, not percents); ``source`` cites where the range comes from.
+    """
+
+    arm: str
+    time: float
+    lower: float
+    upper: float
+    mass: float = 0.9
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What to run: families, prior sets, sampler settings, landmark times to report.
+
+    ``hr_important`` is the clinically important hazard ratio of the comparison arm relative
+    to the reference arm (used by the enthusiastic prior and the reported probabilities).
+    """
+
+    families: tuple[str, ...] = ("exponential", "weibull")
+    priors: tuple[str, ...] = ("weakly_informative", "sceptical", "enthusiastic", "reference")
+    landmarks: tuple[float, ...] = ()
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 20000
+    recurrence_followup: float | None = None  # assumed mean follow-up for recurrence rate
+    literature: LiteratureSurvival | None = None
+    hr_important: float = 2.0
+
+
+@dataclass(frozen=True)
+class Study:
+    """A published study: arms, printed figures, assumptions and the analyses to run."""
+
+    id: str
+    title: str
+    citation: str
+    time_unit: str
+    rounding: Rounding
+    cohort_n: int | None
+    reference_arm: str
+    arms: tuple[Arm, ...]
+    figures: tuple[Figure, ...]
+    censoring: Censoring
+    analysis: Analysis = field(default_factory=Analysis)
+    source_sha256: str = ""
+    output_dir: str | None = None  # folder name under the project's results/ folder
+
+    def arm(self, arm_id: str) -> Arm:
+        """Return the arm called ``arm_id``."""
+        for a in self.arms:
+            if a.id == arm_id:
+                return a
+        raise KeyError(f"no arm {arm_id!r}; arms are {[a.id for a in self.arms]}")
+
+    def figure(self, figure_id: str) -> Figure:
+        """Return the figure called ``figure_id``."""
+        for f in self.figures:
+            if f.id == figure_id:
+                return f
+        raise KeyError(f"no figure {figure_id!r}; figures are {[f.id for f in self.figures]}")
+
+    def figures_of(self, cls: type[Figure]) -> tuple[Figure, ...]:
+        """Return the figures of one kind, in file order."""
+        return tuple(f for f in self.figures if isinstance(f, cls))
+
+    def rounding_of(self, figure: Figure) -> Rounding:
+        """Return the rounding convention of ``figure``: its own override, else the study's."""
+        return figure.rounding if figure.rounding is not None else self.rounding
+
+    @property
+    def max_followup(self) -> float:
+        """Longest possible follow-up (``close - accrual_start``) in the study's time unit."""
+        return self.censoring.max_followup(self.time_unit)
+
+
+def report_times(study: Study) -> tuple[float, ...]:
+    """Landmark times to report: the study's ``landmarks`` and every printed landmark time."""
+    times = set(study.analysis.landmarks)
+    times |= {f.time for f in study.figures if isinstance(f, SurvivalFigure)}
+    return tuple(sorted(t for t in times if t <= study.max_followup))

@@ -1,0 +1,54 @@
+"""The package layout follows the data flow: the import-linter contracts in pyproject.toml.
+
+``lint-imports`` is run on the installed tree, and once on a copy with one upward import
+added, to show the contract can fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run(
+        [str(LINT), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_contracts_are_kept():
+    out = _lint()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Contracts: 2 kept, 0 broken." in out.stdout
+
+
+def test_an_upward_import_breaks_the_layers(tmp_path):
+    shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
+    schema = tmp_path / "resurv" / "study" / "schema.py"
+    schema.write_text(schema.read_text() + "\nimport resurv.report.plots  # noqa\n")
+    out = _lint(pythonpath=tmp_path)
+    assert out.returncode != 0
+    assert "resurv.study is not allowed to import resurv.report" in out.stdout
+
+
+def test_a_circle_between_siblings_breaks_the_acyclic_contract(tmp_path):
+    shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
+    printing = tmp_path / "resurv" / "audit" / "printing.py"
+    printing.write_text(printing.read_text() + "\nimport resurv.audit.wording  # noqa\n")
+    out = _lint(pythonpath=tmp_path)
+    assert out.returncode != 0
+    assert "no import circles between the modules of any package BROKEN" in out.stdout
