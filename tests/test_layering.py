@@ -33,7 +33,7 @@ def _lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess:
 def test_contracts_are_kept():
     out = _lint()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Contracts: 2 kept, 0 broken." in out.stdout
+    assert "Contracts: 3 kept, 0 broken." in out.stdout
 
 
 def test_an_upward_import_breaks_the_layers(tmp_path):
@@ -52,3 +52,12 @@ def test_a_circle_between_siblings_breaks_the_acyclic_contract(tmp_path):
     out = _lint(pythonpath=tmp_path)
     assert out.returncode != 0
     assert "no import circles between the modules of any package BROKEN" in out.stdout
+
+
+def test_a_check_that_words_its_own_findings_breaks_the_audit_contract(tmp_path):
+    shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
+    counts = tmp_path / "resurv" / "audit" / "counts.py"
+    counts.write_text(counts.read_text() + "\nimport resurv.audit.wording  # noqa\n")
+    out = _lint(pythonpath=tmp_path)
+    assert out.returncode != 0
+    assert "resurv.audit.counts is not allowed to import resurv.audit.wording" in out.stdout

@@ -35,7 +35,10 @@ class AuditRow:
     ``verdict`` is one of :data:`resurv.audit.VERDICTS`; ``words`` states the finding in a
     sentence; ``n_configurations`` and ``deaths_range`` summarise the feasible integer data
     (None when they do not apply or could not be counted); ``details`` holds one mapping per
-    rule, candidate or (candidate, estimator) checked.
+    rule, candidate or (candidate, estimator) checked. The checks leave ``printed`` and
+    ``words`` empty and :func:`resurv.audit.wording.describe` fills them in; ``reason`` (a
+    code such as ``"no_candidates"``) and ``message`` (an error's text) say why a figure was
+    not checked.
     """
 
     figure_id: str
@@ -49,6 +52,8 @@ class AuditRow:
     arm: str | None = None
     time: float | None = None
     notable: bool = field(default=False, repr=False)
+    reason: str = field(default="", repr=False)
+    message: str = field(default="", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe mapping (Fractions and big integers as strings)."""

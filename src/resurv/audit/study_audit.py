@@ -19,8 +19,9 @@ fixed. Every print is decided in exact rational arithmetic.
 The checks are defined in :mod:`resurv.audit.counts` (percentages and counts) and
 :mod:`resurv.audit.landmarks` (landmark survival), their wording in
 :mod:`resurv.audit.wording`, and :class:`Audit` and :class:`AuditRow` in
-:mod:`resurv.audit.result`; all public names are importable from here. This module runs the
-checks figure by figure and gathers the study-level findings.
+:mod:`resurv.audit.result`; all public names are importable from :mod:`resurv.audit`. This
+module runs the checks figure by figure, then words each row and the study-level findings
+once, through :mod:`resurv.audit.wording`: the checks compute, they never word.
 
 Examples
 --------
@@ -40,15 +41,11 @@ from resurv.audit.printing import check_percent_of, feasible_counts, rules_for
 from resurv.audit.result import Audit, AuditRow
 from resurv.audit.wording import ESTIMATOR_NAMES as ESTIMATOR_NAMES
 from resurv.audit.wording import RULE_NAMES as RULE_NAMES
-from resurv.audit.wording import _join, _kind, _printed_text
+from resurv.audit.wording import _kind, convention_words, describe, joint_words, total_words
 from resurv.errors import AuditError
 from resurv.study.schema import (
     CountFigure,
     Figure,
-    FollowupFigure,
-    HazardRatioFigure,
-    LogrankFigure,
-    MedianFigure,
     PercentOfFigure,
     ProportionFigure,
     Study,
@@ -66,15 +63,6 @@ __all__ = [
 ]
 
 VERDICTS = ("consistent", "inconsistent", "feasible", "impossible", "not audited")
-NOT_AUDITED = {
-    LogrankFigure: "a p-value is checked by posterior prediction (the share of replicated "
-    "studies that print as extreme a value), not by enumeration",
-    HazardRatioFigure: "a hazard ratio enters as a likelihood term (normal on log HR, SE from "
-    "its confidence interval); no counts can be enumerated from it",
-    MedianFigure: "a median enters as a likelihood term (a landmark at S = 0.5, or normal on "
-    "the log median with SE from its confidence interval)",
-    FollowupFigure: "follow-up informs the censoring model; it is not a count to audit",
-}
 
 
 # -- the audit -------------------------------------------------------------------------------
@@ -100,11 +88,12 @@ def audit(
     cache: dict = {}
     budget = {"max_states": max_states, "max_edges": max_edges}
     rows = tuple(audit_figure(f, study, _cache=cache, **budget) for f in study.figures)
-    graphs, arm_estimators, joint_findings = _joint_landmarks(study, cache, budget)
+    graphs, arm_estimators, joint_facts = _joint_landmarks(study, cache, budget)
+    joint_findings = [joint_words(fact, study) for fact in joint_facts]
     findings = [f"Arm {r.arm}: {r.words}" for r in rows if r.notable and r.kind == "survival"]
     findings += joint_findings
     findings += [r.words for r in rows if r.notable and r.kind == "proportion"]
-    findings += _convention_findings(rows)
+    findings += convention_words(_single_convention(rows))
     findings += [r.words for r in rows if r.notable and r.kind not in ("survival", "proportion")]
     findings += _total_findings(study)
     figure_graphs = {
@@ -134,11 +123,13 @@ def audit_figure(
     ``"not audited"`` row that says why, rather than an exception.
     """
     try:
-        return _audit_one(figure, study, max_states, max_edges, {} if _cache is None else _cache)
+        row = _audit_one(figure, study, max_states, max_edges, {} if _cache is None else _cache)
     except (AuditError, ValueError) as exc:
-        text = f"{exc}".rstrip(".") + "."
-        printed = _printed_text(figure, study.time_unit)
-        return AuditRow(figure.id, _kind(figure), printed, "not audited", text, notable=True)
+        message = f"{exc}".rstrip(".") + "."
+        row = AuditRow(
+            figure.id, _kind(figure), "", "not audited", "", notable=True, message=message
+        )
+    return describe(row, figure, study)
 
 
 def _audit_one(figure, study, max_states, max_edges, cache) -> AuditRow:
@@ -152,27 +143,21 @@ def _audit_one(figure, study, max_states, max_edges, cache) -> AuditRow:
     if isinstance(figure, SurvivalFigure):
         budget = {"max_states": max_states, "max_edges": max_edges}
         return _audit_survival(figure, study, rules, cache, budget)
-    reason = NOT_AUDITED.get(type(figure), f"no audit exists for {type(figure).__name__}")
-    return AuditRow(figure.id, _kind(figure), _printed_text(figure), "not audited", reason + ".")
+    return AuditRow(figure.id, _kind(figure), "", "not audited", "")
 
 
 # -- study-level findings ----------------------------------------------------------------------
 
 
-def _convention_findings(rows: Sequence[AuditRow]) -> list[str]:
-    only = {"round": [], "truncate": []}
+def _single_convention(rows: Sequence[AuditRow]) -> dict[str, list[str]]:
+    """The printed ``a/b (x%)`` figures that follow from one rounding rule only, by rule."""
+    only: dict[str, list[str]] = {"round": [], "truncate": []}
     for r in rows:
         if r.kind == "percent_of" and r.details:
             d = r.details[0]
             if d["round"] != d["truncate"]:
                 only["round" if d["round"] else "truncate"].append(r.printed)
-    if only["round"] and only["truncate"]:
-        return [
-            f"The paper mixes conventions: {_join(only['truncate'])} "
-            f"{'is' if len(only['truncate']) == 1 else 'are'} truncation only, while "
-            f"{_join(only['round'])} {'is' if len(only['round']) == 1 else 'are'} rounding only."
-        ]
-    return []
+    return only
 
 
 def _total_findings(study: Study) -> list[str]:
@@ -180,15 +165,4 @@ def _total_findings(study: Study) -> list[str]:
         return []
     smallest = sum(min(a.n) for a in study.arms)
     largest = sum(max(a.n) for a in study.arms)
-    sizes = " + ".join(f"{a.id} {a.n[0] if len(a.n) == 1 else list(a.n)}" for a in study.arms)
-    if smallest > study.cohort_n:
-        return [
-            f"The arms do not add up: {sizes} is at least {smallest}, more than the cohort of "
-            f"{study.cohort_n}; the audit reports it and changes nothing."
-        ]
-    if largest > study.cohort_n:
-        return [
-            f"Some candidate arm sizes do not add up: {sizes} reaches {largest}, more than the "
-            f"cohort of {study.cohort_n}; combinations above {study.cohort_n} cannot all be right."
-        ]
-    return []
+    return total_words(study, smallest, largest)

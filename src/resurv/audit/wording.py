@@ -1,17 +1,22 @@
-"""The wording of the audit: figure kinds, printed figures, times, counts and lists in words.
+"""The wording of the audit: the one place where its data become sentences.
 
-The names of the estimators (:data:`ESTIMATOR_NAMES`) and of the rounding rules
-(:data:`RULE_NAMES`) as the findings write them, and the small functions that turn a figure,
-a time, a number of deaths, a range of counts or a list of items into text.
+The checks (:mod:`resurv.audit.counts`, :mod:`resurv.audit.landmarks`) return rows of data;
+:func:`describe` fills in each row's printed figure and its finding in words,
+:func:`joint_words` words the joint check of an arm's landmarks, and :func:`convention_words`
+and :func:`total_words` the study-level findings. The names of the estimators
+(:data:`ESTIMATOR_NAMES`) and of the rounding rules (:data:`RULE_NAMES`) are as the findings
+write them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 
-from resurv.audit.printing import format_percent, printed_percent
+from resurv.audit.printing import RULES, format_percent, printed_percent, rules_for
+from resurv.audit.result import AuditRow
 from resurv.study.schema import (
     FIGURE_KINDS,
     CountFigure,
@@ -23,12 +28,28 @@ from resurv.study.schema import (
     PercentOfFigure,
     Printed,
     ProportionFigure,
+    Study,
     SurvivalFigure,
 )
 
 ESTIMATOR_NAMES = {"actuarial": "the actuarial table", "kaplan-meier": "Kaplan-Meier"}
 RULE_NAMES = {"round": "rounding", "truncate": "truncation"}
 _KIND_OF = {cls: kind for kind, cls in FIGURE_KINDS.items()}
+#: why a figure kind is not audited
+NOT_AUDITED = {
+    LogrankFigure: "a p-value is checked by posterior prediction (the share of replicated "
+    "studies that print as extreme a value), not by enumeration",
+    HazardRatioFigure: "a hazard ratio enters as a likelihood term (normal on log HR, SE from "
+    "its confidence interval); no counts can be enumerated from it",
+    MedianFigure: "a median enters as a likelihood term (a landmark at S = 0.5, or normal on "
+    "the log median with SE from its confidence interval)",
+    FollowupFigure: "follow-up informs the censoring model; it is not a count to audit",
+}
+#: words of the reason codes of rows that were not checked
+REASONS = {
+    "no_candidates": "no candidate denominator is given (set n, or tie the figure to an arm).",
+    "no_denominator": "no denominator is given (set n, or tie the figure to an arm).",
+}
 
 
 def _kind(figure: Figure) -> str:
@@ -106,3 +127,182 @@ def _neighbours(printed: Printed, n: int, rule: str) -> str:
 def _exact_percent(x: Fraction, digits: int) -> str:
     """``100 x`` rounded half up to ``digits`` decimals, for display."""
     return str(format_percent(x, digits, "round"))
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+
+def describe(row: AuditRow, figure: Figure, study: Study) -> AuditRow:
+    """``row`` with its printed figure and its finding in words."""
+    return replace(
+        row, printed=_printed_text(figure, study.time_unit), words=row_words(row, figure, study)
+    )
+
+
+def row_words(row: AuditRow, figure: Figure, study: Study) -> str:
+    """The finding of one audited figure in a sentence or two."""
+    if row.message:
+        return row.message
+    if row.reason in REASONS:
+        return REASONS[row.reason]
+    if isinstance(figure, PercentOfFigure):
+        return _percent_of_words(row, figure, rules_for(study.rounding_of(figure)))
+    if isinstance(figure, ProportionFigure):
+        return _proportion_words(row, figure, rules_for(study.rounding_of(figure)))
+    if isinstance(figure, CountFigure):
+        return _count_words(row, figure)
+    if isinstance(figure, SurvivalFigure):
+        return _survival_words(row, figure, study)
+    reason = NOT_AUDITED.get(type(figure), f"no audit exists for {type(figure).__name__}")
+    return reason + "."
+
+
+def _percent_of_words(row: AuditRow, f: PercentOfFigure, rules: Sequence[str]) -> str:
+    if row.reason == "not_a_part":
+        return f"{f.a}/{f.b} is not a part of a whole (need 0 <= a <= b, b >= 1)."
+    exact = _exact_percent(Fraction(f.a, f.b), (f.percent.decimals if f.percent else 1) + 2)
+    if row.reason == "nothing_printed":
+        return f"{f.a}/{f.b} = {exact}%; no percentage is printed to check."
+    holds = row.details[0]
+    shown = {r: f"{format_percent(Fraction(f.a, f.b), f.percent.decimals, r)}%" for r in RULES}
+    good = [r for r in RULES if holds[r]]
+    head = f"{f.a}/{f.b} = {exact}%, printed {f.percent}%: "
+    if len(good) == 2:
+        words = head + "rounding and truncation both give it."
+    elif good:
+        other = "truncate" if good[0] == "round" else "round"
+        words = (
+            head
+            + f"{RULE_NAMES[good[0]]} gives it; {RULE_NAMES[other]} would print {shown[other]}."
+        )
+    else:
+        words = (
+            head
+            + f"neither rounding ({shown['round']}) nor truncation ({shown['truncate']}) gives it."
+        )
+    if good and row.verdict != "consistent":
+        words += f" The convention declared for it is {' or '.join(RULE_NAMES[r] for r in rules)}."
+    return words
+
+
+def _proportion_words(row: AuditRow, f: ProportionFigure, rules: Sequence[str]) -> str:
+    fits = {d["n"]: d["counts"] for d in row.details}
+    ns = list(fits)
+    out = [n for n in ns if not fits[n]]
+    fit_text = _join([_counts_text(fits[n], n) for n in ns if fits[n]])
+    why = "; ".join(_neighbours(f.percent, n, rules[0]) for n in out)
+    if not out:
+        return f"{f.percent}% fits {fit_text}."
+    if len(out) < len(ns):
+        return f"{f.percent}% rules out n = {_join(map(str, out))} ({why}); it fits {fit_text}."
+    return f"{f.percent}% fits none of the candidate denominators ({why})."
+
+
+def _count_words(row: AuditRow, f: CountFigure) -> str:
+    ns = [d["n"] for d in row.details]
+    out = [d["n"] for d in row.details if not d["possible"]]
+    if not out:
+        return f"A count of {f.events} among n = {_join(map(str, ns), 'or')} is possible."
+    if len(out) < len(ns):
+        return f"{f.events} events rule out n = {_join(map(str, out))}."
+    return f"{f.events} events cannot come from n = {_join(map(str, ns), 'or')}."
+
+
+def _survival_words(row: AuditRow, f: SurvivalFigure, study: Study) -> str:
+    if row.reason == "missing_arm":
+        return f"its arm {f.arm!r} is not defined; arms are {[a.id for a in study.arms]}."
+    sizes = list(dict.fromkeys(d["n"] for d in row.details))
+    words = " ".join(
+        _landmark_words(
+            f"{f.percent}% at {_time_text(f.time, study.time_unit)} with n = {n}",
+            [d for d in row.details if d["n"] == n],
+            f.time,
+            study.time_unit,
+        )
+        for n in sizes
+    )
+    if row.reason == "budget":
+        words += " The exact audit passed its budget; raise max_states/max_edges to decide it."
+    return words
+
+
+def _landmark_words(head: str, details: Sequence[Mapping], last_time: float, unit: str) -> str:
+    """One sentence: which estimators can print the figure(s), with how many deaths."""
+    before = f"before {_singular(unit)} {last_time:g}"
+    impossible = [ESTIMATOR_NAMES[d["estimator"]] for d in details if d["status"] == "impossible"]
+    clauses = []
+    for d in details:
+        name = ESTIMATOR_NAMES[d["estimator"]]
+        if d["status"] == "feasible" and d["n_configurations"] is not None:
+            lo, hi = d["deaths_range"]
+            deaths = f"exactly {_deaths(lo)}" if lo == hi else f"{lo} to {_deaths(hi)}"
+            only = "only " if lo == hi else ""
+            note = _rule_note(d["by_rule"], d["n_configurations"])
+            count = d["n_configurations"]
+            plural = "s" if count != 1 else ""
+            counted = f"{count:,} configuration{plural}{note}"
+            clauses.append(f"{name} gives it {only}with {deaths} {before} ({counted})")
+        elif d["status"] == "feasible":
+            example = d["example"]
+            total = sum(example[0:-1:2])
+            clauses.append(
+                f"{name} gives it, e.g. with {_deaths(total)} {before} (too many configurations "
+                "to count within the budget)"
+            )
+        elif d["status"] == "undecided":
+            clauses.append(f"{name} could not be decided within the budget")
+    if impossible:
+        sentence = f"{head} is impossible for {_join(impossible)}"
+        return sentence + ("; " + "; ".join(clauses) if clauses else "") + "."
+    return f"{head}: " + "; ".join(clauses) + "."
+
+
+# -- study-level findings --------------------------------------------------------------------
+
+
+def joint_words(fact: Mapping, study: Study) -> str:
+    """A finding of the joint check of an arm's survival figures (see ``_joint_landmarks``)."""
+    arm = fact["arm"]
+    if fact["what"] == "not_together":
+        return (
+            f"The survival figures of arm {arm!r} were not checked together: they differ "
+            f"in interval width ({fact['widths']}) or share a time."
+        )
+    if fact["what"] == "not_audited":
+        where = f"{fact['estimator']}, n = {fact['n']}"
+        return f"Arm {arm!r} ({where}) was not audited: {fact['message']}."
+    figs = fact["figures"]
+    what = _join([f"{f.percent}% at {_time_text(f.time, study.time_unit)}" for f in figs])
+    return _landmark_words(
+        f"Together, {what} ({arm}) with n = {fact['n']}",
+        fact["details"],
+        figs[-1].time,
+        study.time_unit,
+    )
+
+
+def convention_words(only: Mapping[str, Sequence[str]]) -> list[str]:
+    """Say so when some ``a/b (x%)`` figures are rounding only and others truncation only."""
+    if only["round"] and only["truncate"]:
+        return [
+            f"The paper mixes conventions: {_join(only['truncate'])} "
+            f"{'is' if len(only['truncate']) == 1 else 'are'} truncation only, while "
+            f"{_join(only['round'])} {'is' if len(only['round']) == 1 else 'are'} rounding only."
+        ]
+    return []
+
+
+def total_words(study: Study, smallest: int, largest: int) -> list[str]:
+    """Say so when the arms' (candidate) sizes add up to more than the stated cohort."""
+    sizes = " + ".join(f"{a.id} {a.n[0] if len(a.n) == 1 else list(a.n)}" for a in study.arms)
+    if smallest > study.cohort_n:
+        return [
+            f"The arms do not add up: {sizes} is at least {smallest}, more than the cohort of "
+            f"{study.cohort_n}; the audit reports it and changes nothing."
+        ]
+    if largest > study.cohort_n:
+        return [
+            f"Some candidate arm sizes do not add up: {sizes} reaches {largest}, more than the "
+            f"cohort of {study.cohort_n}; combinations above {study.cohort_n} cannot all be right."
+        ]
+    return []
