@@ -21,8 +21,9 @@ test-slow:          ## long statistical checks: SBC, recovery, calibration
 bench:              ## benchmarks, printing ratios measured side by side
 	@py=$$($(ENV)) && for b in benchmarks/bench_*.py; do echo "== $$b"; $$py $$b || exit 1; done
 
-lint:
-	@py=$$($(ENV)) && $$py -m ruff check src tests benchmarks && $$py -m ruff format --check src tests benchmarks
+lint:               ## ruff, and the import-layer contracts (lint-imports)
+	@py=$$($(ENV)) && $$py -m ruff check src tests benchmarks && $$py -m ruff format --check src tests benchmarks \
+		&& $$(dirname $$py)/lint-imports
 
 clean:
 	rm -rf .venv build src/*.egg-info .pytest_cache

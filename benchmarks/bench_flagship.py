@@ -80,8 +80,8 @@ def child(workers: int) -> None:
 
     import resurv.audit.landmark_dp
     import resurv.run
-    from resurv.run.values import RunSettings
     from resurv.run.reanalysis import reanalyse
+    from resurv.run.values import RunSettings
     from resurv.study.load import load_study
 
     imports = time.perf_counter() - start

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from resurv.audit.printing import (
+    check_percent_of,
     format_percent,
     printed_interval,
     printed_percent,
@@ -24,7 +25,6 @@ from resurv.audit.printing import (
 )
 from resurv.audit.result import Audit
 from resurv.audit.study_audit import audit, audit_figure, feasible_counts
-from resurv.audit.printing import check_percent_of
 from resurv.errors import AuditError, OutputError
 from resurv.study.schema import (
     Arm,

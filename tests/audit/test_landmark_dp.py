@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from fixtures.reference import all_configurations, decimal_print, estimates_of
-from resurv.audit.landmark_graph import Checkpoint
 from resurv.audit.landmark_dp import build_landmark_graph
+from resurv.audit.landmark_graph import Checkpoint
 from resurv.audit.landmark_search import find_configuration
 from resurv.errors import AuditError
 from resurv.study.schema import Printed

@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from resurv.calibration.settings import SimulationSettings
-from resurv.calibration.sbc import calibrate, simulate_study
-from resurv.calibration.results import coverage_table, sbc_chi_square
 from resurv.calibration.figures import (
     cox_hazard_ratio,
     print_figures,
     simulate_figures,
     simulation_design,
 )
+from resurv.calibration.results import coverage_table, sbc_chi_square
+from resurv.calibration.sbc import calibrate, simulate_study
+from resurv.calibration.settings import SimulationSettings
 from resurv.errors import OutputError, StudyError
 from resurv.parallel import local_executor
 from resurv.study.load import load_study, loads_study
@@ -495,8 +495,8 @@ def test_a_replicate_past_the_enumeration_limit_takes_the_forward_form():
     by default it is fitted with the forward pass, as a real run would; with the enumeration
     form only, it is set aside with the reason."""
     from resurv.calibration.replicate import _terms
-    from resurv.model.censoring import CensoringModel
     from resurv.errors import AuditError
+    from resurv.model.censoring import CensoringModel
     from resurv.study.schema import Printed
 
     design = simulation_design(load_study(FLAGSHIP))

@@ -13,8 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from resurv.model.censoring import CensoringModel
-from resurv.frequentist.life_table import life_table
+from resurv.calibration.recovery import recovery_check
 from resurv.calibration.recovery_data import (
     DATASETS,
     agreement,
@@ -23,9 +22,10 @@ from resurv.calibration.recovery_data import (
     load_recovery_data,
     printed_figures,
 )
-from resurv.calibration.recovery import recovery_check
-from resurv.study.schema import SurvivalFigure
+from resurv.frequentist.life_table import life_table
+from resurv.model.censoring import CensoringModel
 from resurv.study.load import parse_study, study_to_mapping
+from resurv.study.schema import SurvivalFigure
 
 LEUKEMIA = DATASETS["leukemia"]
 

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from resurv.compare.table import conjugate_draws, figure_kind
-from resurv.model.terms import term_name
 from resurv.model.count_terms import CountTerm, ProportionTerm, RateTerm, count_upper_bound
+from resurv.model.terms import term_name
 from resurv.study.schema import Printed, SurvivalFigure
 
 

@@ -10,11 +10,11 @@ import pymc as pm
 import pytest
 from scipy import integrate, stats
 
-from resurv.fit import cache as _compile
 from resurv.errors import FitError
-from resurv.model.individual_data import IndividualData
-from resurv.fit.sampling import ResurvFitWarning, compare_loo, fit, log_likelihood
+from resurv.fit import cache as _compile
 from resurv.fit.build import build_model
+from resurv.fit.sampling import ResurvFitWarning, compare_loo, fit, log_likelihood
+from resurv.model.individual_data import IndividualData
 from resurv.model.priors import get_prior_set
 from resurv.model.terms import Term
 

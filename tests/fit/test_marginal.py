@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from resurv.model.families import get_family
-from resurv.model.individual_data import IndividualData
 from resurv.fit.build import build_model
 from resurv.fit.marginal import SHAPE_PRIOR_ONLY, log_marginal_likelihood, shape_note
+from resurv.model.families import get_family
+from resurv.model.individual_data import IndividualData
 from resurv.model.prior_values import Prior, PriorSet
 
 A, B = 2.0, 10.0  # Gamma(shape A, rate B) prior on the rate of the single arm

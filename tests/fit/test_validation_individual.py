@@ -18,9 +18,9 @@ import pymc as pm
 import pytest
 from scipy import stats
 
-from resurv.model.individual_data import IndividualData
-from resurv.fit.sampling import ResurvFitWarning, fit
 from resurv.fit.build import build_model
+from resurv.fit.sampling import ResurvFitWarning, fit
+from resurv.model.individual_data import IndividualData
 from resurv.model.prior_values import Prior, PriorSet
 
 ARMS = ("control", "treated")

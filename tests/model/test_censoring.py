@@ -8,8 +8,8 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate
 
-from resurv.model.censoring import CensoringModel, cell_probabilities, effective_sizes
 from resurv.errors import AuditError, StudyError
+from resurv.model.censoring import CensoringModel, cell_probabilities, effective_sizes
 from resurv.model.likelihood import QUICK_MODE
 from resurv.study.schema import Censoring, Study
 

@@ -20,10 +20,8 @@ from scipy import integrate, optimize, special, stats
 from fixtures.reference import all_configurations, estimate
 from resurv.audit.landmark_dp import build_landmark_graph
 from resurv.audit.printing import format_percent, prints_as
-from resurv.model.censoring import CensoringModel, effective_sizes
 from resurv.errors import AuditError
-from resurv.model.likelihood import QUICK_MODE, compile_loglik, feasible_counts, landmark_term
-from resurv.model.landmark_terms import ApproxLandmark, ExactLandmark
+from resurv.model.censoring import CensoringModel, effective_sizes
 from resurv.model.count_terms import (
     CountTerm,
     ProportionTerm,
@@ -32,8 +30,10 @@ from resurv.model.count_terms import (
     rule_of_three,
 )
 from resurv.model.hr_median_terms import HazardRatioTerm, MedianTerm, _log_normal_cdf
-from resurv.study.schema import Arm, HazardRatioFigure, Printed, SurvivalFigure
+from resurv.model.landmark_terms import ApproxLandmark, ExactLandmark
+from resurv.model.likelihood import QUICK_MODE, compile_loglik, feasible_counts, landmark_term
 from resurv.model.terms import ArmParams
+from resurv.study.schema import Arm, HazardRatioFigure, Printed, SurvivalFigure
 
 FLAGSHIP = CensoringModel(1981, 1998, 1999)
 SMALL = CensoringModel(1990, 1992, 1992.5)  # follow-up uniform on [0.5, 2.5] years

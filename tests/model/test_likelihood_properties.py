@@ -13,18 +13,19 @@ printing by rounding or truncation at 0-1 decimals.
     brute-force reference built from nothing of resurv's numerics: cell probabilities by
     ``scipy.integrate.quad`` of the closed-form censoring distribution, configurations by
     listing, probabilities by ``scipy.stats.multinomial``.
-(c) A cohort drawn by ``resurv.model.simulate`` and printed by ``resurv.frequentist.reduce`` lies in the audit's
-    graph of its own printed figures - two landmarks, life tables of width 1 or 0.5, and
-    Kaplan-Meier on the default quarter grid (``tests/test_audit_properties.py`` covers one
+(c) A cohort drawn by ``resurv.model.simulate`` and printed by ``resurv.frequentist.reduce``
+    lies in the audit's graph of its own printed figures - two landmarks, life tables of width
+    1 or 0.5, and Kaplan-Meier on the default quarter grid
+    (``tests/audit/test_audit_properties.py`` covers one
     Kaplan-Meier landmark on hand-built cohorts and life tables from its own estimator).
-(d) ``resurv.frequentist.reduce`` against independent estimators on tiny cohorts with ties and boundary
-    times: ``km_at`` and ``logrank_p`` against lifelines 0.30, ``actuarial_at`` against a
+(d) ``resurv.frequentist.reduce`` against independent estimators on tiny cohorts with ties and
+    boundary times: ``km_at`` and ``logrank_p`` against lifelines 0.30, ``actuarial_at`` against a
     Cutler-Ederer table in exact fractions (lifelines has no life table).
-    ``tests/test_nonparametric.py`` compares the full estimators with lifelines on larger
-    seeded cohorts and ``tests/test_reduce.py`` the lean ones with the full ones.
+    ``tests/frequentist/test_estimators.py`` compares the full estimators with lifelines on larger
+    seeded cohorts and ``tests/frequentist/test_reduce.py`` the lean ones with the full ones.
 
 Runs are derandomized (reproducible) and printed values use ``decimal`` at 60 digits, as in
-``tests/test_audit_properties.py``.
+``tests/audit/test_audit_properties.py``.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from scipy import integrate, special, stats
 
 from fixtures.reference import all_configurations, decimal_print, estimates_of
 from resurv.audit.landmark_dp import build_landmark_graph
-from resurv.model.censoring import CensoringModel
 from resurv.errors import AuditError
-from resurv.model.likelihood import compile_loglik, landmark_term
 from resurv.frequentist.reduce import LandmarkSpec, actuarial_at, km_at, logrank_p, reduce_cohort
+from resurv.model.censoring import CensoringModel
+from resurv.model.likelihood import compile_loglik, landmark_term
 from resurv.model.simulate import interval_counts, simulate_cohort
 from resurv.study.schema import Arm, Printed, SurvivalFigure
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from resurv.fit import cache as _compile
-from resurv.model.individual_data import IndividualData
 from resurv.fit.sampling import fit
+from resurv.model.individual_data import IndividualData
 from resurv.model.priors import get_prior_set, prior_data, prior_structure
 
 ARMS = ("a", "b")

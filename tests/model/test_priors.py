@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from resurv.model.families import Exponential, Weibull, get_family
+from resurv.model.prior_registry import literature_baseline
 from resurv.model.prior_values import BASELINE_VARIABLES, Prior, PriorSet
 from resurv.model.priors import (
     PRIOR_SETS,
@@ -22,7 +23,6 @@ from resurv.model.priors import (
     sample_prior,
     survival_summary,
 )
-from resurv.model.prior_registry import literature_baseline
 
 ARMS = ("resected", "not_resected")
 LITERATURE = SimpleNamespace(

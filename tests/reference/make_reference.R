@@ -1,4 +1,4 @@
-# Reference values for tests/test_nonparametric.py and tests/test_reduce.py.
+# Reference values for tests/frequentist/test_estimators.py and tests/frequentist/test_reduce.py.
 #
 # Run from this directory:   Rscript make_reference.R
 # Needs: R >= 4.2 with the packages survival, KMsurv and MASS

@@ -17,11 +17,11 @@ from scipy import stats
 
 from fixtures.make_results import FAILED, PRIMARY, make_results
 from resurv.errors import OutputError
-from resurv.report.plot_style import FAILED_MARK, Landmark
-from resurv.report.sections import _bayes_factor_words
 from resurv.report.answer import _landmarks, plain_answer
-from resurv.report.results import load_results
 from resurv.report.build import rebuild_report, write_report
+from resurv.report.plot_style import FAILED_MARK, Landmark
+from resurv.report.results import load_results
+from resurv.report.sections import _bayes_factor_words
 
 SECTIONS = (
     "# Reanalysis: ",

@@ -48,10 +48,10 @@ import resurv.run
 from resurv.cli import EXIT_BAD_INPUT, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED, main
 from resurv.fit.sampling import ResurvFitWarning
 from resurv.outputs import atomic_folder, confined, safe_name, sigterm_as_interrupt
-from resurv.report.plot_style import FAILED_MARK
-from resurv.run.values import RunSettings
-from resurv.run.reanalysis import quick_settings
 from resurv.pipeline import run_study
+from resurv.report.plot_style import FAILED_MARK
+from resurv.run.reanalysis import quick_settings
+from resurv.run.values import RunSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "resurv"

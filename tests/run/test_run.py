@@ -30,11 +30,11 @@ import pytest
 
 from resurv.cli import EXIT_OK, EXIT_OUTPUT, main
 from resurv.parallel import task_seeds
+from resurv.pipeline import run_study
 from resurv.report.results import TABLE_COLUMNS
 from resurv.run.reanalysis import quick_settings
-from resurv.pipeline import run_study
-from resurv.study.schema import SurvivalFigure
 from resurv.study.load import load_study
+from resurv.study.schema import SurvivalFigure
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "models" / "grazi2000.toml"

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resurv.errors import StudyError
+from resurv.study.load import load_study, loads_study, parse_study, study_to_mapping
 from resurv.study.schema import (
     TIME_UNIT_PER_YEAR,
     Analysis,
@@ -37,7 +38,6 @@ from resurv.study.schema import (
     Study,
     SurvivalFigure,
 )
-from resurv.study.load import load_study, loads_study, parse_study, study_to_mapping
 
 FLAGSHIP = Path(__file__).parents[2] / "models" / "grazi2000.toml"
 

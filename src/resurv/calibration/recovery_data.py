@@ -31,8 +31,6 @@ __all__ = [
 
 #: largest |z| (difference of posterior medians over the full-data posterior SD) that agrees
 Z_MAX = 2.0
-
-
 #: equal-tailed credible interval of the comparison
 CI_PROB = 0.95
 

@@ -12,11 +12,7 @@ import numpy as np
 import pandas as pd
 
 CIType = Literal["log", "log-log"]
-
-
 CI_TYPES = ("log", "log-log")
-
-
 #: relative tolerance within which a time equals a life-table boundary
 BOUNDARY_RTOL = 1e-9
 

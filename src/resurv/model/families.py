@@ -15,7 +15,7 @@ Every method accepts NumPy values or PyTensor tensors and broadcasts: given any 
 argument it builds a graph (for use inside a ``pm.Model``), otherwise it computes with
 NumPy/SciPy and checks the inputs.
 
-Conversions to other parameterisations (helpers below, tested in ``tests/test_families.py``):
+Conversions to other parameterisations (helpers below, tested in ``tests/model/test_families.py``):
 
 - PyMC ``pm.Weibull(alpha, beta)``: ``alpha = k``, ``beta = lam**(-1/k)``;
   ``pm.Exponential(lam)``: the same ``lam``.

@@ -13,35 +13,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Rounding = Literal["round", "truncate", "either"]
-
-
 Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
-
-
 TIME_UNITS = ("days", "weeks", "months", "years")
-
-
 ROUNDINGS = ("round", "truncate", "either")
-
-
 ESTIMATORS = ("actuarial", "kaplan-meier", "unknown")
-
-
 FAMILIES = ("exponential", "weibull")
-
-
 PRIOR_SETS = ("weakly_informative", "sceptical", "enthusiastic", "reference", "literature")
-
-
 RELATIONS = ("=", "<", "<=", ">", ">=")
-
-
 MAX_ARM_N = 100_000
-
-
 MAX_FILE_BYTES = 1_000_000
-
-
 #: length of one calendar year in each time unit (Julian year of 365.25 days)
 TIME_UNIT_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
 
