@@ -70,8 +70,8 @@ def _say(args, text: str) -> None:
 
 
 def _cmd_audit(args) -> int:
-    from resurv.audit.study_audit import audit
-    from resurv.study.load import load_study
+    from resurv.audit import audit
+    from resurv.study import load_study
 
     study = load_study(args.study)
     result = audit(study)
@@ -84,7 +84,7 @@ def _cmd_audit(args) -> int:
 
 def _cmd_run(args) -> int:
     from resurv.pipeline import run_study
-    from resurv.run.values import RunSettings
+    from resurv.run import RunSettings
 
     settings = RunSettings(
         families=tuple(args.family) if args.family else None,
@@ -108,7 +108,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from resurv.report.build import rebuild_report
+    from resurv.report import rebuild_report
 
     paths = rebuild_report(args.results)
     _say(args, "report written: " + ", ".join(str(p) for p in paths))
@@ -116,8 +116,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    from resurv.calibration.sbc import simulate_study
-    from resurv.calibration.settings import SimulationSettings
+    from resurv.calibration import SimulationSettings, simulate_study
 
     settings = SimulationSettings(
         replicates=args.replicates,
