@@ -47,3 +47,34 @@ def test_names_and_kinds():
     assert term_name("4y") == "f_4y"
     fig = SurvivalFigure(id="s", arm="a", time=4.0, percent=Printed(92.6, 1))
     assert figure_kind(fig) == "survival"
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    from resurv.study import load_study
+
+    return load_study("models/grazi2000.toml")
+
+
+def test_recomputed_survival_never_calls_an_uncounted_figure_infeasible(flagship):
+    """A graph past its budget whose search found a configuration is feasible, not infeasible."""
+    from resurv.audit import audit
+    from resurv.compare.table import _recomputed_survival
+
+    small = audit(flagship, max_states=30, max_edges=60)  # every landmark graph passes the budget
+    resected = small.row("survival_4y_resected")
+    assert resected.verdict == "feasible" and resected.n_configurations is None
+    text = _recomputed_survival(small, flagship.figure("survival_4y_resected"), flagship)
+    assert text == "n=19: feasible, e.g. with 1 death (too many configurations to count)"
+    other = _recomputed_survival(small, flagship.figure("survival_4y_not_resected"), flagship)
+    assert "no feasible configuration" not in other
+    assert other.startswith("n=6: feasible, e.g. with 3 deaths")
+
+
+def test_recomputed_survival_counts_when_the_audit_counted(flagship):
+    from resurv.audit import audit
+    from resurv.compare.table import _recomputed_survival
+
+    full = audit(flagship)
+    text = _recomputed_survival(full, flagship.figure("survival_4y_resected"), flagship)
+    assert text == "n=19: 25/27 = 92.59% (1 death)"

@@ -170,27 +170,52 @@ def _fraction_text(x: Fraction) -> str:
 
 
 def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
-    parts = []
+    """The landmark values (and deaths) the feasible data give, per candidate arm size.
+
+    A graph that passed the audit's budget is not counted, but its search may still have found
+    a configuration: that is said as "feasible, e.g. with k deaths", never as infeasible.
+    "no feasible configuration" is said only when the audit decided every size impossible.
+    """
+    row = audit.row(f.id)
+    estimator = next((d["estimator"] for d in row.details if "estimator" in d), None)
+    parts, impossible = [], 0
     for n in study.arm(f.arm).n:
+        detail = next(
+            (d for d in row.details if d.get("n") == n and d.get("estimator") == estimator), None
+        )
         try:
             g = audit.graph_of(f.id, n)
         except (KeyError, ValueError):
-            continue
-        if g is None or g.truncated or not g.n_configurations():
-            continue
-        values = sorted(set(g.final_product))
-        deaths = g.deaths_range()
-        span = (
-            _fraction_text(values[0])
-            if len(values) == 1
-            else f"{float(values[0]) * 100:.2f}-{float(values[-1]) * 100:.2f}%"
-        )
-        parts.append(
-            f"n={n}: {span} ({deaths[0]}-{deaths[1]} deaths)"
-            if deaths[0] != deaths[1]
-            else f"n={n}: {span} ({deaths[0]} death{'s' if deaths[0] != 1 else ''})"
-        )
-    return "; ".join(parts) if parts else "no feasible configuration"
+            g = None
+        if g is not None and not g.truncated:
+            if g.n_configurations():
+                parts.append(_counted_text(g, n))
+            else:
+                impossible += 1
+        elif detail is not None and detail["status"] == "feasible":
+            k = sum(detail["example"][0:-1:2])
+            deaths = f"{k} death{'s' if k != 1 else ''}"
+            parts.append(f"n={n}: feasible, e.g. with {deaths} (too many configurations to count)")
+        elif detail is not None and detail["status"] == "impossible":
+            impossible += 1
+        elif detail is not None:  # the search could not decide within its budget either
+            parts.append(f"n={n}: not decided within the audit's budget")
+    if parts:
+        return "; ".join(parts)
+    return "no feasible configuration" if impossible else "not audited"
+
+
+def _counted_text(g, n: int) -> str:
+    values = sorted(set(g.final_product))
+    deaths = g.deaths_range()
+    span = (
+        _fraction_text(values[0])
+        if len(values) == 1
+        else f"{float(values[0]) * 100:.2f}-{float(values[-1]) * 100:.2f}%"
+    )
+    if deaths[0] != deaths[1]:
+        return f"n={n}: {span} ({deaths[0]}-{deaths[1]} deaths)"
+    return f"n={n}: {span} ({deaths[0]} death{'s' if deaths[0] != 1 else ''})"
 
 
 def comparison_table(
