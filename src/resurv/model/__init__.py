@@ -16,6 +16,7 @@ from resurv.model.count_terms import (
     ProportionTerm,
     RateTerm,
     count_upper_bound,
+    feasible_counts,
     rule_of_three,
 )
 from resurv.model.families import FAMILIES, Exponential, SurvivalFamily, Weibull, get_family
@@ -56,6 +57,7 @@ __all__ = [
     "count_terms",
     "count_upper_bound",
     "effective_sizes",
+    "feasible_counts",
     "get_family",
     "get_prior_set",
     "landmark_term",
