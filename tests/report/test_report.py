@@ -23,25 +23,36 @@ from resurv.report.plot_style import FAILED_MARK, Landmark
 from resurv.report.results import load_results
 from resurv.report.sections import _bayes_factor_words
 
+# the order a reader needs: the answer and its figures first, the diagnostics and the
+# versions at the end; each figure sits in the section that discusses it
 SECTIONS = (
     "# Reanalysis: ",
     "## The answer in plain words",
+    "![Figure 1. Posterior survival by arm](figures/survival_curves.png)",
+    "![Figure 2. Hazard ratio under every prior set and family]",
     "## The audit of the printed figures",
+    "![Figure 3. Audit",
     "## The paper and the posterior, side by side",
+    "![Figure 4. Posterior predictive check",
     "## Prior sensitivity",
+    "![Figure 5. Prior sensitivity",
+    "### Prior predictive check",
+    "![Figure 6. Prior predictive check",
+    "![Figure 7. Prior vs posterior",
     "## Model comparison",
-    "## Diagnostics",
     "## Assumptions",
+    "## Diagnostics",
     "## Versions and seeds",
-    "## Figures",
     "## Appendix: trace and rank plots",
 )
 MAIN_FIGURES = (
     "survival_curves",
     "hazard_ratio_forest",
-    "prior_vs_posterior",
     "audit_picture",
     "ppc",
+    "prior_sensitivity",
+    "prior_predictive_check",
+    "prior_vs_posterior",
 )
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -106,7 +117,7 @@ def test_markdown_marks_the_failed_fit(markdown):
 
 
 def test_audit_figure_caption_names_the_impossible_estimators(markdown):
-    line = next(x for x in markdown.splitlines() if x.startswith("**Figure 4. Audit"))
+    line = next(x for x in markdown.splitlines() if x.startswith("**Figure 3. Audit"))
     impossible = line.split("impossible combinations:")[1]
     assert "kaplan-meier with n = 19 (after resection)" in impossible
     assert "kaplan-meier with n = 9 (without surgery)" in impossible
