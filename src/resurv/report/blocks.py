@@ -189,17 +189,18 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: #fafafa; color: #1d1d1f; font-size: 16px; line-height: 1.55;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 76rem; margin: 0 auto; padding: 1.5rem 1.5rem 4rem; background: #fff;
+main { max-width: 76rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; background: #fff;
   overflow-wrap: break-word; }
-h1 { font-size: 1.7rem; line-height: 1.25; margin: 0 0 .4rem; }
+h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 .3rem; }
+h1 + p { font-size: .88rem; color: #444; margin: 0; }
 h2 { font-size: 1.3rem; margin: 2.2rem 0 .6rem; padding-bottom: .25rem;
   border-bottom: 2px solid #0072B2; }
 h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
 p, li { max-width: 52rem; }
 .lede { display: grid; grid-template-columns: minmax(19rem, 2fr) 3fr; gap: 0 2rem;
   align-items: start; }
-.lede > h2 { grid-column: 1 / -1; margin-top: 1.2rem; }
-.lede > p { margin-top: 0; font-size: 1.04rem; }
+.lede > h2 { grid-column: 1 / -1; margin-top: .9rem; }
+.lede > p { margin-top: 0; line-height: 1.5; }
 .lede > figure { margin-top: 0; }
 .lede > figure + figure { grid-column: 1 / -1; }
 @media (max-width: 60rem) { .lede { display: block; } }
