@@ -210,3 +210,170 @@ def test_trace_rank_thins_long_chains_by_a_fixed_stride(tmp_path):
     caption = plots.trace_rank(dt, tmp_path / "t.png", fit_key="k")
     assert "(one draw in 4)" in caption and plots.FAILED_MARK not in caption
     assert_png(tmp_path / "t.png")
+
+
+# -- log axes: tick labels never overlap ----------------------------------------------------
+
+
+def _hr_rows(intervals):
+    """Sensitivity rows of one hazard ratio per fit, with the given 95% intervals."""
+    rows = []
+    for i, (lo, hi) in enumerate(intervals):
+        family = ("exponential", "weibull")[i % 2]
+        base = {"fit_key": f"{family}-p{i}", "family": family, "prior": f"p{i}", "close": "1999",
+                "status": "ok", "label": ""}  # fmt: skip
+        rows.append(base | {"quantity": "hazard_ratio[b]", "median": np.sqrt(lo * hi),
+                            "lower_95": lo, "upper_95": hi})  # fmt: skip
+        for arm, s in (("a", 0.9), ("b", 0.2)):
+            rows.append(base | {"quantity": f"surv[{arm}, t=4]", "median": s,
+                                "lower_95": s / 2, "upper_95": min(1.0, 1.5 * s)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+WIDE = [(0.05, 3.0), (1.5, 20000.0), (0.3, 40.0), (0.07, 900.0)]
+
+
+def _log_axes_overlaps(fig):
+    """Pairs of drawn tick labels, on every log axis of ``fig``, whose boxes overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    found, n_log = [], 0
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale != "log":
+                continue
+            n_log += 1
+            lo, hi = sorted(axis.get_view_interval())
+            labels = [
+                x for x, t in zip(axis.get_majorticklabels(), axis.get_majorticklocs(), strict=True)
+                if x.get_visible() and x.get_text() and lo <= t <= hi
+            ]  # fmt: skip
+            assert len(labels) >= 2, [x.get_text() for x in labels]
+            boxes = [x.get_window_extent(renderer) for x in labels]
+            for i, a in enumerate(boxes):
+                for j in range(i + 1, len(boxes)):
+                    if a.overlaps(boxes[j]):
+                        found.append((labels[i].get_text(), labels[j].get_text()))
+    assert n_log, "the figure has no log axis"
+    return found
+
+
+def test_forest_tick_labels_do_not_overlap_over_a_wide_range():
+    """HR from 0.05 to 20000: the old fixed 1-2-5 ticks printed "50100200500100020000"."""
+    fig, _ = plots._hazard_ratio_forest(
+        _hr_rows(WIDE), primary=None, arm_labels={}, reference_label="a"
+    )
+    assert _log_axes_overlaps(fig) == []
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo <= 0.05 and hi >= 20000
+
+
+@pytest.mark.parametrize("n_fits", [1, 4, 12])
+def test_sensitivity_log_axes_do_not_overlap(n_fits):
+    from resurv.report.plot_sensitivity import _prior_predictive_check, _prior_sensitivity
+
+    sens = _hr_rows((WIDE * 3)[:n_fits])
+    predictive = sens.drop_duplicates("prior")[["prior", "family"]].assign(
+        quantity="hazard_ratio[b]", median=1.0, lower_95=0.01, upper_95=100.0
+    )
+    kwargs = {"times": (4.0,), "primary": None, "arm_labels": {}, "reference_label": "a",
+              "landmarks": (), "time_unit": "years"}  # fmt: skip
+    for fig, _ in (
+        _prior_sensitivity(sens, **kwargs),
+        _prior_predictive_check(predictive, sens, **kwargs),
+    ):
+        assert _log_axes_overlaps(fig) == []
+
+
+def test_ppc_log_axis_does_not_overlap(results, monkeypatch):
+    """A replicated log-rank p down to 1e-16: sixteen decades on a 4-inch axis."""
+    drawn = []
+    monkeypatch.setattr("resurv.report.plot_checks._save", lambda fig, path: drawn.append(fig))
+    ppc = results.table("ppc").copy()
+    logrank = ppc["figure_id"] == "logrank"
+    ppc.loc[logrank, "value"] = np.logspace(-16, 0, logrank.sum())
+    plots.ppc_figures(ppc, results.table("ppc_observed"), "unused.png")
+    assert _log_axes_overlaps(drawn[0]) == []
+
+
+def test_log_ticks_thin_to_what_fits():
+    from resurv.report.plot_style import _figure, _styled, log_ticks
+
+    @_styled
+    def ticks(width, lo, hi):
+        fig = _figure(width, 2.0)
+        ax = fig.add_subplot()
+        ax.set_xscale("log")
+        return log_ticks(ax.xaxis, lo, hi)
+
+    assert ticks(8.0, 0.5, 20.0) == [0.5, 1, 2, 5, 10, 20]  # room for 1-2-5
+    sparse = ticks(2.0, 1e-6, 1e6)
+    assert len(sparse) >= 2 and all(np.log10(t).is_integer() for t in sparse)
+    with pytest.raises(ValueError, match="a log axis needs 0 < lo < hi"):
+        ticks(4.0, 0.0, 1.0)
+
+
+# -- prior sensitivity and prior predictive check ---------------------------------------------
+
+
+def test_quantity_key_reads_both_namings():
+    assert plots.quantity_key("survival[resected], t=4.0") == plots.quantity_key(
+        "surv[resected, t=4]"
+    )
+    assert plots.quantity_key("surv[resected, t=4]") == ("surv", "resected", 4.0)
+    assert plots.quantity_key("hazard_ratio[not_resected]") == (
+        "hazard_ratio",
+        "not_resected",
+        None,
+    )
+    assert plots.quantity_key("shape[None]") == ("shape", "", None)
+    assert plots.quantity_key("p_recurrence") == ("p_recurrence", "", None)
+
+
+def test_prior_sensitivity_png_and_caption(results, landmarks, tmp_path):
+    path = tmp_path / "sens.png"
+    sens = results.table("sensitivity")
+    caption = plots.prior_sensitivity(
+        sens, path, times=(4.0,), primary=PRIMARY, arm_labels=results.arm_labels,
+        reference_label="after resection", landmarks=landmarks,
+    )  # fmt: skip
+    assert_png(path)
+    assert caption.startswith("Posterior median (dot) and 95% credible interval")
+    assert f"Marked {plots.FAILED_MARK}: {FAILED} " in caption
+    panels = plots.sensitivity_panels(sens, (4.0,))
+    assert [tuple(k) for k in panels] == [
+        ("hazard_ratio", "not_resected", None),
+        ("surv", "resected", 4.0),
+        ("surv", "not_resected", 4.0),
+    ]
+
+
+def test_prior_predictive_check_png_and_caption(results, landmarks, tmp_path):
+    path = tmp_path / "pp.png"
+    caption = plots.prior_predictive_check(
+        results.table("prior_predictive"), results.table("sensitivity"), path, times=(4.0,),
+        primary=PRIMARY, arm_labels=results.arm_labels, landmarks=landmarks,
+    )  # fmt: skip
+    assert_png(path)
+    assert caption.startswith("Prior predictive check: the 95% interval each prior set implies")
+    assert f"Marked {plots.FAILED_MARK}: {FAILED} " in caption
+
+
+def test_prior_sensitivity_needs_its_quantities(results, tmp_path):
+    sens = results.table("sensitivity")
+    with pytest.raises(ValueError, match="neither 'hazard_ratio\\[<arm>\\]' nor 'surv"):
+        plots.prior_sensitivity(sens[sens["quantity"] == "p_recurrence"], tmp_path / "s.png")
+
+
+def test_pngs_are_palette_images(results, landmarks, tmp_path):
+    """Palette PNGs: a third of the bytes of RGBA ones, for the same pixels to the eye."""
+    from PIL import Image
+
+    path = tmp_path / "surv.png"
+    plots.survival_curves(of_fit(results.table("survival_curves"), PRIMARY), path,
+                          landmarks=landmarks)  # fmt: skip
+    with Image.open(path) as image:
+        assert image.mode == "P"

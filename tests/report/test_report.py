@@ -23,25 +23,36 @@ from resurv.report.plot_style import FAILED_MARK, Landmark
 from resurv.report.results import load_results
 from resurv.report.sections import _bayes_factor_words
 
+# the order a reader needs: the answer and its figures first, the diagnostics and the
+# versions at the end; each figure sits in the section that discusses it
 SECTIONS = (
     "# Reanalysis: ",
     "## The answer in plain words",
+    "![Figure 1. Posterior survival by arm](figures/survival_curves.png)",
+    "![Figure 2. Hazard ratio under every prior set and family]",
     "## The audit of the printed figures",
+    "![Figure 3. Audit",
     "## The paper and the posterior, side by side",
+    "![Figure 4. Posterior predictive check",
     "## Prior sensitivity",
+    "![Figure 5. Prior sensitivity",
+    "### Prior predictive check",
+    "![Figure 6. Prior predictive check",
+    "![Figure 7. Prior vs posterior",
     "## Model comparison",
-    "## Diagnostics",
     "## Assumptions",
+    "## Diagnostics",
     "## Versions and seeds",
-    "## Figures",
     "## Appendix: trace and rank plots",
 )
 MAIN_FIGURES = (
     "survival_curves",
     "hazard_ratio_forest",
-    "prior_vs_posterior",
     "audit_picture",
     "ppc",
+    "prior_sensitivity",
+    "prior_predictive_check",
+    "prior_vs_posterior",
 )
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -106,7 +117,7 @@ def test_markdown_marks_the_failed_fit(markdown):
 
 
 def test_audit_figure_caption_names_the_impossible_estimators(markdown):
-    line = next(x for x in markdown.splitlines() if x.startswith("**Figure 4. Audit"))
+    line = next(x for x in markdown.splitlines() if x.startswith("**Figure 3. Audit"))
     impossible = line.split("impossible combinations:")[1]
     assert "kaplan-meier with n = 19 (after resection)" in impossible
     assert "kaplan-meier with n = 9 (without surgery)" in impossible
@@ -289,11 +300,99 @@ def _chromium(*args, tmp):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # a fetch from the network would fail, and show
         f"--user-data-dir={tmp / 'profile'}",
     ]
     return subprocess.run(
         [str(CHROMIUM), *flags, *args], capture_output=True, text=True, timeout=120, check=True
     )
+
+
+#: measures the page after load and writes its findings, as JSON, into <body data-probe>
+PROBE = """<script>window.addEventListener('load', function () {
+  var firstImage = document.querySelector('img'), answer = document.querySelector('.lede > p');
+  function box(e) { var r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; }
+  var out = {viewport: innerWidth, height: innerHeight, answer: box(answer),
+    figure: box(firstImage)};
+  document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+  out.page = document.documentElement.scrollWidth;
+  out.scrolling = [];
+  document.querySelectorAll('.table-wrap, table, figure, details, main').forEach(function (e) {
+    if (e.scrollWidth > e.clientWidth + 1) {
+      out.scrolling.push(e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth
+        + ' ' + e.textContent.slice(0, 60)); } });
+  out.images = Array.prototype.map.call(document.images, function (im) {
+    return im.complete && im.naturalWidth > 0 ? im.naturalWidth : 0; });
+  out.fetched = performance.getEntriesByType('resource').map(function (e) { return e.name; });
+  document.body.setAttribute('data-probe', JSON.stringify(out)); });</script>"""
+
+
+@pytest.fixture(scope="module")
+def browser(folder, written, page, tmp_path_factory):
+    """Measure report.html in headless Chromium at 1280 and 800 px; screenshot the first screen.
+
+    The probe runs in a copy of the page (the report itself carries no scripts).
+    """
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed; .ci/run installs it")
+    tmp = tmp_path_factory.mktemp("chromium")
+    probed = folder / "probe.html"  # beside report.html, so relative links resolve the same
+    probed.write_text(page.replace("</body>", PROBE + "</body>"))
+    found = {}
+    try:
+        for width in (1280, 800):
+            dom = _chromium(f"--window-size={width},800", "--virtual-time-budget=10000",
+                            "--dump-dom", probed.as_uri(), tmp=tmp).stdout  # fmt: skip
+            data = re.search(r'data-probe="([^"]*)"', dom)
+            assert data, "the probe did not run: the page did not finish loading"
+            found[width] = json.loads(html.unescape(data.group(1)))
+        shot = tmp / "first_screen.png"
+        report = (folder / "report.html").as_uri()
+        _chromium("--window-size=1280,800", f"--screenshot={shot}", report, tmp=tmp)
+        found["screenshot"] = shot
+    finally:
+        probed.unlink()
+    return found
+
+
+def test_browser_no_table_or_figure_scrolls_sideways_at_1280px(browser):
+    at = browser[1280]
+    assert at["viewport"] == 1280
+    assert at["scrolling"] == [], at["scrolling"]
+    assert at["page"] <= 1280
+
+
+def test_browser_the_page_never_scrolls_sideways_at_800px(browser):
+    at = browser[800]
+    assert at["viewport"] == 800 and at["page"] <= 800, at
+
+
+def test_browser_every_image_loads_and_nothing_is_fetched(browser, written):
+    expected = [int.from_bytes(p.read_bytes()[16:20], "big") for p in written[2:]]  # PNG IHDR
+    for width in (1280, 800):
+        assert browser[width]["images"] == expected and min(expected) > 0
+        assert browser[width]["fetched"] == []
+
+
+def test_browser_first_screen_shows_the_answer_and_a_figure(browser):
+    import matplotlib.image as mpimg
+
+    at = browser[1280]
+    answer, figure = at["answer"], at["figure"]
+    assert answer["top"] < at["height"] / 3, answer
+    assert figure["top"] < at["height"] / 3, figure
+    visible = min(figure["bottom"], at["height"]) - figure["top"]
+    assert visible > 0.6 * (figure["bottom"] - figure["top"]), (figure, at["height"])
+    pixels = mpimg.imread(browser["screenshot"])[..., :3]
+    assert pixels.shape[1] == 1280 and pixels.shape[0] >= at["height"]
+
+    def drawn(b):  # ink in the region of the screen shot where the probe found the element
+        region = pixels[int(b["top"]) : int(b["bottom"]), int(b["left"]) : int(b["right"])]
+        return region.size and region.std() > 0.05 and (region.mean(axis=2) < 0.5).mean() > 0.01
+
+    assert drawn(answer) and drawn(figure)
 
 
 def test_html_renders_in_chromium_with_every_image(folder, written, page, tmp_path):
@@ -320,3 +419,16 @@ def test_html_renders_in_chromium_with_every_image(folder, written, page, tmp_pa
 
     pixels = mpimg.imread(shot)[..., :3]
     assert pixels.std() > 0.05  # text and tables drawn, not a blank page
+
+
+def test_html_stays_small_and_links_its_tables(folder, written, page):
+    """Figures at screen resolution as palette PNGs; the data stay in tables/, linked."""
+    # the flagship's 12 fits give 1.65 MB (was 4.2 MB); these 4 fits must stay well below
+    assert len(page.encode()) < 1_000_000
+    for path in written[2:]:
+        assert path.stat().st_size < 250_000, path.name
+    links = re.findall(r'<a href="([^"]+)"', page)
+    assert "tables/sensitivity.csv" in links and "tables/audit.csv" in links
+    for link in links:
+        assert link.startswith("tables/") and (folder / link).is_file(), link
+    assert page.count("<details") >= 4  # the long tables, versions and trace plots

@@ -7,9 +7,12 @@ byte-identical ``report.md``, ``report.html`` and PNGs: no clock is read (the on
 those stored in ``run.json``), tables are formatted with fixed precision, and PNGs carry no
 software or date metadata.
 
-The content is built once as a list of blocks (headings, paragraphs, tables, lists, figures)
-and rendered twice, to Markdown and to a self-contained HTML page (inline CSS, figures embedded
-as base64 data URIs, no scripts, no external links), so both files say the same thing.
+The content is built once as a list of blocks (headings, paragraphs, tables, lists, figures,
+collapsed details, links to the CSV tables) and rendered twice, to Markdown and to a
+self-contained HTML page (inline CSS, figures embedded as base64 data URIs, no scripts, no
+external links), so both files say the same thing. The page opens with the answer and the two
+figures that carry it; every figure sits in the section that discusses it; long tables are
+collapsed and the full tables are the CSV files in ``tables/``, linked.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ import pandas as pd
 from resurv.outputs import confined, safe_name
 from resurv.report import plots
 from resurv.report.answer import _hazard_ratio_rows, _landmarks, _reference_arm, plain_answer
-from resurv.report.blocks import Bullets, Heading, Image, Para, _to_html, _to_markdown
+from resurv.report.blocks import (
+    Bullets,
+    Details,
+    Group,
+    Heading,
+    Image,
+    Para,
+    _to_html,
+    _to_markdown,
+)
 from resurv.report.blocks import Table as Table
 from resurv.report.results import NUMERIC_COLUMNS as NUMERIC_COLUMNS
 from resurv.report.results import TABLE_COLUMNS, Results, _open_posterior, load_results
@@ -34,6 +46,7 @@ from resurv.report.sections import (
     _model_section,
     _provenance_section,
     _sensitivity_section,
+    _sensitivity_times,
 )
 from resurv.report.sections import _bayes_factor_words as _bayes_factor_words
 
@@ -48,8 +61,20 @@ def _primary_only(frame: pd.DataFrame | None, r: Results) -> pd.DataFrame | None
     return sel if len(sel) else None
 
 
-def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], list[Image]]:
-    """Draw every figure the tables allow; return the main figures by name and the appendix."""
+#: the main figures, in the order the page shows them
+FIGURES = (
+    "survival_curves",
+    "hazard_ratio_forest",
+    "audit_picture",
+    "ppc",
+    "prior_sensitivity",
+    "prior_predictive_check",
+    "prior_vs_posterior",
+)
+
+
+def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], dict[str, Image]]:
+    """Draw every figure the tables allow; return the main figures and the appendix by name."""
     landmarks, words, failed = _landmarks(r), r.fit_words(r.primary), r.primary in r.failed
     arms = {"arm_labels": r.arm_labels}
     drawn: dict[str, tuple[str, str]] = {}
@@ -65,19 +90,12 @@ def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], list[Image]]:
         )  # fmt: skip
         drawn["survival_curves"] = ("Posterior survival by arm", caption)
     hr = _hazard_ratio_rows(r)
+    sens = r.table("sensitivity")
+    ref = _reference_arm(r, list(hr["arm"].unique())) if len(hr) else _reference_arm(r, [])
+    across = {"primary": r.primary, "reference_label": r.arm_labels.get(ref, ref), **arms}
     if len(hr):
-        ref = _reference_arm(r, list(hr["arm"].unique()))
-        caption = plots.hazard_ratio_forest(
-            r.table("sensitivity"), path("hazard_ratio_forest"), primary=r.primary,
-            reference_label=r.arm_labels.get(ref, ref), **arms,
-        )  # fmt: skip
+        caption = plots.hazard_ratio_forest(sens, path("hazard_ratio_forest"), **across)
         drawn["hazard_ratio_forest"] = ("Hazard ratio under every prior set and family", caption)
-    pp = _primary_only(r.table("prior_posterior"), r)
-    if pp is not None:
-        caption = plots.prior_vs_posterior(
-            pp, path("prior_vs_posterior"), fit=words, failed=failed, time_unit=r.time_unit, **arms
-        )
-        drawn["prior_vs_posterior"] = ("Prior vs posterior", caption)
     deaths = r.table("audit_deaths")
     if deaths is not None and len(deaths):
         sizes = {a["id"]: a.get("n", []) for a in r.study.get("arms", [])}
@@ -99,8 +117,26 @@ def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], list[Image]]:
             p_extreme=by_id["p_replicate_as_extreme"], fit=words, failed=failed,
         )  # fmt: skip
         drawn["ppc"] = ("Posterior predictive check of the printed figures", caption)
-    main = {k: Image(f"figures/{k}.png", label, cap) for k, (label, cap) in drawn.items()}
-    appendix = []
+    if sens is not None and len(sens) and plots.sensitivity_panels(sens):
+        times = _sensitivity_times(r, sens)
+        more = {"times": times, "landmarks": landmarks, "time_unit": r.time_unit, **across}
+        caption = plots.prior_sensitivity(sens, path("prior_sensitivity"), **more)
+        drawn["prior_sensitivity"] = ("Prior sensitivity of the answer", caption)
+        predictive = r.table("prior_predictive")
+        if predictive is not None and len(predictive):
+            caption = plots.prior_predictive_check(
+                predictive, sens, path("prior_predictive_check"), **more
+            )
+            drawn["prior_predictive_check"] = ("Prior predictive check", caption)
+    pp = _primary_only(r.table("prior_posterior"), r)
+    if pp is not None:
+        caption = plots.prior_vs_posterior(
+            pp, path("prior_vs_posterior"), fit=words, failed=failed, time_unit=r.time_unit, **arms
+        )
+        drawn["prior_vs_posterior"] = ("Prior vs posterior", caption)
+    order = [k for k in FIGURES if k in drawn]
+    main = {k: Image(f"figures/{k}.png", *drawn[k]) for k in order}
+    appendix = {}
     for f in r.fits:
         k = f["fit_key"]
         zarr = r.folder / "posterior" / f"{k}.zarr"
@@ -110,47 +146,62 @@ def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], list[Image]]:
                 _open_posterior(zarr), target, fit_key=k, failed=k in r.failed,
                 failures=[str(x) for x in f.get("failures") or []],
             )  # fmt: skip
-            appendix.append(
-                Image(f"figures/{target.name}", f"Trace and rank plots of {k}", caption)
-            )
+            appendix[k] = Image(f"figures/{target.name}", f"Trace and rank plots of {k}", caption)
     return main, appendix
 
 
 # -------------------------------------------------------------------------------- report ---
-def _blocks(r: Results, main: dict[str, Image], appendix: list[Image]) -> list:
+def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> list:
+    """Return the page's blocks, in the order a reader needs them.
+
+    The answer and its two figures, the audit, the paper beside the posterior, the prior
+    sensitivity; then the model comparison, assumptions, diagnostics, versions and seeds, and
+    the trace plots, collapsed.
+    """
     number = {name: i + 1 for i, name in enumerate(main)}
+    numbered = {
+        n: Image(im.file, f"Figure {number[n]}. {im.label}", im.caption) for n, im in main.items()
+    }
 
     def ref(*names: str) -> str:
         found = [f"Figure {number[n]}" for n in names if n in number]
         return " and ".join(found)
+
+    def figures(*names: str) -> list:
+        return [numbered[n] for n in names if n in numbered]
 
     study = r.study
     title = study.get("title") or study.get("id", "study")
     blocks: list = [
         Heading(1, f"Reanalysis: {title}"),
         Para(f"{study.get('citation', '')} Study id: {study.get('id', '-')}.".strip()),
-        Heading(2, "The answer in plain words"),
-        Para(plain_answer(r)),
+        Group(
+            "lede",
+            (
+                Heading(2, "The answer in plain words"),
+                Para(plain_answer(r)),
+                *figures("survival_curves", "hazard_ratio_forest"),
+            ),
+        ),
     ]
-    blocks += _audit_section(r, ref("audit_picture"))
-    refs = ref("survival_curves", "ppc")
-    blocks += _comparison_section(r, refs)
-    refs = ref("hazard_ratio_forest", "prior_vs_posterior")
-    blocks += _sensitivity_section(r, refs)
+    blocks += _audit_section(r, figures("audit_picture"), ref("audit_picture"))
+    blocks += _comparison_section(r, figures("ppc"), ref("ppc"))
+    names = ("prior_sensitivity", "prior_predictive_check", "prior_vs_posterior")
+    blocks += _sensitivity_section(r, {n: figures(n) for n in names}, {n: ref(n) for n in names})
     blocks += _model_section(r)
-    refs = f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
-    blocks += _diagnostics_section(r, refs if appendix else "")
     assumptions = [str(a) for a in r.run.get("assumptions", [])]
     blocks += [Heading(2, "Assumptions"), Bullets(tuple(assumptions or ["none recorded"]))]
+    refs = f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
+    blocks += _diagnostics_section(r, refs if appendix else "")
     blocks += _provenance_section(r)
-    if main:
-        blocks.append(Heading(2, "Figures"))
-        for name, image in main.items():
-            blocks.append(Image(image.file, f"Figure {number[name]}. {image.label}", image.caption))
     if appendix:
         blocks.append(Heading(2, "Appendix: trace and rank plots"))
-        for i, image in enumerate(appendix):
-            blocks.append(Image(image.file, f"Figure A{i + 1}. {image.label}", image.caption))
+        for i, (k, image) in enumerate(appendix.items()):
+            bad = k in r.failed
+            summary = k + (" (primary)" if k == r.primary else "")
+            summary += f" {plots.FAILED_MARK}" if bad else ""
+            label = f"Figure A{i + 1}. {image.label}"
+            blocks.append(Details(summary, (Image(image.file, label, image.caption),), open=bad))
     return blocks
 
 
@@ -194,7 +245,7 @@ def write_report(results_dir) -> list[Path]:
     folder = confined(r.folder, "figures")
     folder.mkdir(exist_ok=True)
     main, appendix = _figures(r, folder)
-    images = [*main.values(), *appendix]
+    images = [*main.values(), *appendix.values()]
     written = {r.folder / im.file for im in images}
     for stale in folder.glob("*.png"):
         if stale not in written:

@@ -22,6 +22,7 @@ from resurv.report.plot_style import (
     _num,
     _save,
     _styled,
+    log_ticks,
 )
 
 __all__ = ["audit_picture", "ppc_figures"]
@@ -158,6 +159,7 @@ def ppc_figures(
     ncol = min(3, n)
     nrow = int(np.ceil(n / ncol))
     fig = _figure(4.2 * ncol, 0.7 + 3.0 * nrow)
+    log_axes = []
     for i, row in enumerate(obs.itertuples()):
         ax = fig.add_subplot(nrow, ncol, i + 1)
         x = ppc.loc[ppc["figure_id"] == row.figure_id, "value"].to_numpy(float)
@@ -167,6 +169,8 @@ def ppc_figures(
             x = np.clip(x, 1e-16, 1.0)
             bins = np.logspace(np.floor(np.log10(x.min())), 0, 30)
             ax.set_xscale("log")
+            printed = float(row.printed_value)
+            log_axes.append((ax, min(bins[0], printed) if printed > 0 else bins[0]))
             xlabel = "replicated p-value (log scale)"
         elif str(row.kind) in ("survival", "proportion"):
             bins = np.linspace(0, 100, 41)
@@ -186,6 +190,8 @@ def ppc_figures(
         ax.legend(loc="upper left" if is_p else "upper center", frameon=False)
     title = "Posterior predictive check of the printed figures" + (f" - {fit}" if fit else "")
     fig.suptitle(title + (f" {FAILED_MARK}" if failed else ""))
+    for ax, low in log_axes:
+        log_ticks(ax.xaxis, low, 1.0)
     _save(fig, path)
     caption = (
         f"What a replicate study would print, under the posterior of {fit or 'the primary fit'}: "

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
 import xarray as xr
+from PIL import Image
 
-from resurv.report.plot_style import _PNG, FAILED_MARK, _failed_sentence, _styled
+from resurv.report.plot_style import _PNG, FAILED_MARK, _failed_sentence, _styled, _write_png
 
 __all__ = ["KEY_PARAMETERS", "RANK_DRAWS", "key_parameters", "trace_rank"]
 
@@ -125,8 +125,7 @@ def trace_rank(
         figure_kwargs={"figsize": (12.8, 3.2 * np.ceil(n_panels / 4)), "layout": "constrained"},
     )
     image = _stack([top_image, _render(rank, "Rank plots (fractional ranks, per chain)")])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    mpimg.imsave(path, image, format="png", metadata={"Software": None})
+    _write_png(Image.fromarray(np.round(255 * image).astype(np.uint8)), path)
     caption = (
         f"Diagnostics of {fit_key} for {', '.join(names)}. Top: per-chain densities (left) and "
         "traces (right); chains that mix overlap. Bottom: rank plots - the difference between "

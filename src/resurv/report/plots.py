@@ -11,7 +11,8 @@ A fit whose diagnostics failed is marked with :data:`FAILED_MARK` in the figure 
 or hollow marker) and in the caption of every figure that shows it.
 
 The shared style and labels are defined in :mod:`resurv.report.plot_style`, the audit picture and
-the posterior predictive check in :mod:`resurv.report.plot_checks` and the trace and rank plots in
+the posterior predictive check in :mod:`resurv.report.plot_checks`, the prior sensitivity and
+prior predictive check in :mod:`resurv.report.plot_sensitivity` and the trace and rank plots in
 :mod:`resurv.report.plot_trace`; all are importable from here. This module draws the posterior
 survival curves, the hazard ratio forest and the prior-vs-posterior densities.
 """
@@ -20,15 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib as mpl
-import matplotlib.ticker
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
 from resurv.frequentist.kaplan_meier import kaplan_meier
 from resurv.report.plot_checks import audit_picture, ppc_figures
+from resurv.report.plot_sensitivity import (
+    QuantityKey,
+    prior_predictive_check,
+    prior_sensitivity,
+    quantity_key,
+    sensitivity_panels,
+)
 from resurv.report.plot_style import (
     COLOURS,
     FAILED_MARK,
@@ -39,6 +46,7 @@ from resurv.report.plot_style import (
     _save,
     _styled,
     fit_label,
+    log_ticks,
 )
 from resurv.report.plot_style import DPI as DPI
 from resurv.report.plot_trace import KEY_PARAMETERS as KEY_PARAMETERS
@@ -48,17 +56,21 @@ from resurv.report.plot_trace import key_parameters, trace_rank
 __all__ = [
     "FAILED_MARK",
     "Landmark",
+    "QuantityKey",
     "audit_picture",
     "fit_label",
     "hazard_ratio_forest",
     "key_parameters",
+    "log_ticks",
     "ppc_figures",
+    "prior_predictive_check",
+    "prior_sensitivity",
     "prior_vs_posterior",
+    "quantity_key",
+    "sensitivity_panels",
     "survival_curves",
     "trace_rank",
 ]
-
-_LOG_TICKS = tuple(m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5))
 
 
 # -------------------------------------------------------------------------- survival curves ---
@@ -165,12 +177,25 @@ def hazard_ratio_forest(
 
     ``sensitivity`` is ``sensitivity.csv``; its ``hazard_ratio[<arm>]`` rows are drawn, one per
     fit and compared arm. Failed fits get a hollow marker and :data:`FAILED_MARK` in the label.
+    The log axis is labelled by :func:`~resurv.report.plot_style.log_ticks`: its labels never
+    overlap, however wide the intervals.
 
     Returns
     -------
     str
         The caption, naming every fit shown that failed its diagnostics.
     """
+    fig, caption = _hazard_ratio_forest(
+        sensitivity, primary=primary, arm_labels=arm_labels, reference_label=reference_label
+    )
+    _save(fig, path)
+    return caption
+
+
+@_styled
+def _hazard_ratio_forest(
+    sensitivity: pd.DataFrame, *, primary, arm_labels, reference_label
+) -> tuple[Figure, str]:
     arm_labels = dict(arm_labels or {})
     hr = sensitivity[sensitivity["quantity"].str.startswith("hazard_ratio[")]
     hr = hr[hr["lower_95"] < hr["upper_95"]].copy()  # not the reference arm's constant 1
@@ -211,16 +236,12 @@ def hazard_ratio_forest(
         labels.append(label)
     ax.set_yticks(y, labels)
     ax.set_xscale("log")
-    lo, hi = float(hr["lower_95"].min()), float(hr["upper_95"].max())
-    ticks = [t for t in _LOG_TICKS if min(lo, 1.0) / 1.5 <= t <= max(hi, 1.0) * 1.5]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
     ax.axvline(1.0, color="black", ls="--", lw=1)
     ax.set_ylim(-0.7, len(hr) - 0.3)
     compared = ", ".join(arm_labels.get(a) or a for a in dict.fromkeys(hr["arm"]))
     ax.set_xlabel(f"hazard ratio, {compared} vs {reference_label} (log scale; 1 = no difference)")
     ax.set_title("Hazard ratio, every prior set and family", loc="left")
-    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.grid(axis="x", alpha=0.3)
     handles = [
         Line2D([], [], color=COLOURS[i % len(COLOURS)], marker="o", lw=2, label=f.capitalize())
         for i, f in enumerate(families)
@@ -230,14 +251,15 @@ def hazard_ratio_forest(
             Line2D([], [], color="0.3", marker="o", mfc="white", lw=0, mew=2, label=FAILED_MARK)
         )
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
-    _save(fig, path)
+    lo, hi = float(hr["lower_95"].min()), float(hr["upper_95"].max())
+    log_ticks(ax.xaxis, min(lo, 1.0) / 1.5, max(hi, 1.0) * 1.5)
     caption = (
         f"Hazard ratio of {compared} vs {reference_label}: posterior median (dot) and 95% "
         "credible interval (line) under every prior set and survival family, on a log scale; "
         "the dashed line is HR = 1 (no difference). Colour shows the family; filled dots "
         "passed the diagnostics, hollow dots did not."
     )
-    return caption + _failed_sentence(failed)
+    return fig, caption + _failed_sentence(failed)
 
 
 # ------------------------------------------------------------------------- prior vs posterior ---
