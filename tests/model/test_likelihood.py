@@ -245,7 +245,8 @@ def test_same_structure_takes_new_data():
         ExactLandmark("resected", [dp_graph(19, Printed(85.0, 1), time=4.0)], FLAGSHIP),
     )
     assert first.structure() == second.structure()
-    assert first.data()["root"].shape == second.data()["root"].shape
+    roots = [np.isfinite(t.data()["root"]).sum() for t in (first, second)]  # padded to S
+    assert roots[0] == roots[1]
     assert any(first.data()[k].shape != second.data()[k].shape for k in first.data())
     with pm.Model():
         lam = pt.dscalar("lam")
@@ -609,45 +610,3 @@ def test_batched_log_likelihood_equals_the_scalar_one():
     scalar = compile_loglik(term)
     expected = np.array([scalar(lam=a, k=b) for a, b in zip(lam, k, strict=True)])
     np.testing.assert_allclose(compile_loglik_batch(term)(lam, k), expected, rtol=1e-12)
-
-
-def test_bucketed_gather_lists_every_in_edge_once():
-    """Each state's row (in its in-degree bucket) holds exactly its in-edges, padded with the
-    sentinel; padding at most quadruples the entries, however skewed the in-degrees."""
-    from resurv.model.landmark_terms import _DEGREE_BUCKETS, _bucketed_incoming
-
-    rng = np.random.default_rng(3)
-    n_states = 60
-    # a skewed in-degree: one state takes 5,000 edges, the rest a few each
-    dst = np.concatenate([np.full(5000, 7), rng.integers(0, n_states, 400), np.arange(n_states)])
-    rng.shuffle(dst)
-    data = _bucketed_incoming(dst, n_states, 0)
-    position = data["order_0"]
-    assert sorted(position) == list(range(n_states))
-    entries = 0
-    offset = 0
-    by_position = {}
-    for b in range(len(_DEGREE_BUCKETS)):
-        m = data[f"incoming_0_{b}"]
-        entries += m.size
-        for i, row in enumerate(m):
-            by_position[offset + i] = sorted(row[row < dst.size].tolist())
-        offset += m.shape[0]
-    for s in range(n_states):
-        assert by_position[position[s]] == np.flatnonzero(dst == s).tolist()
-    assert entries <= 4 * dst.size + n_states  # one padded matrix would read 60 x 5,000+
-
-
-def test_forward_pass_stays_small_when_every_path_ends_in_one_state():
-    """A printed 0.0% funnels every path into one final state: the forward form equals the
-    enumeration form and reads a few entries per edge, not states x largest in-degree."""
-    graph = dp_graph(12, Printed(0.0, 1), time=4.0)
-    forward = ExactLandmark("a", [graph], CensoringModel(1981, 1998, 1999), form="forward")
-    enumeration = ExactLandmark("a", [graph], CensoringModel(1981, 1998, 1999), form="enumeration")
-    entries = sum(np.asarray(v).size for k, v in forward.data().items() if k.startswith("inc"))
-    edges = sum(np.asarray(v).size for k, v in forward.data().items() if k.startswith("src_"))
-    assert entries <= 4 * edges + sum(len(layer.at_risk) for layer in graph.layers)
-    for lam, k in [(0.3, 1.0), (1.5, 0.7), (0.05, 1.8)]:
-        assert compile_loglik(forward)(lam, k) == pytest.approx(
-            compile_loglik(enumeration)(lam, k), abs=1e-9
-        )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pytensor
 import pytensor.tensor as pt
 from scipy import special
 
@@ -29,10 +30,7 @@ __all__ = ["ApproxLandmark", "ExactLandmark"]
 # -- exact landmark ----------------------------------------------------------------------------
 
 _TINY = 1e-300
-#: upper in-degree bounds of the buckets of the forward pass's gathers: states whose in-edges
-#: number at most 1, 4, 16, ... share one padded index matrix, so padding at most quadruples
-#: the entries read (the last bucket holds the rare states with more in-edges)
-_DEGREE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, np.iinfo(np.int64).max)
+_FLOOR = np.float64(-1e300)  # a finite floor for the largest edge term of a layer
 _NO_PATH = "no configuration that prints the figure has positive probability under the censoring"
 
 
@@ -59,37 +57,6 @@ def _prune(at_risk, edges, cells: CellQuadrature) -> list[np.ndarray]:
     return alive
 
 
-def _bucketed_incoming(new_dst: np.ndarray, n_states: int, j: int) -> dict[str, np.ndarray]:
-    """Padded in-edge index matrices, one per in-degree bucket, and the order of the states.
-
-    ``incoming_{j}_{b}[i]`` lists the edges into the ``i``-th state of bucket ``b``, padded
-    with the index of the ``-inf`` sentinel (one past the last edge) to the bucket's largest
-    in-degree; ``order_{j}[s]`` is the position of state ``s`` in the concatenated buckets.
-    One padded matrix for all states would read ``states x largest in-degree`` entries: with a
-    printed 0.0% every path funnels into one final state and that product explodes.
-    """
-    order = np.argsort(new_dst, kind="stable")
-    degree = np.bincount(new_dst, minlength=n_states)
-    first = np.cumsum(degree) - degree  # position of each state's first in-edge in ``order``
-    bucket = np.searchsorted(_DEGREE_BUCKETS, degree)
-    out, position, done = {}, np.empty(n_states, dtype=np.int64), 0
-    for b in range(len(_DEGREE_BUCKETS)):
-        states = np.flatnonzero(bucket == b)
-        width = int(degree[states].max()) if states.size else 1
-        matrix = np.full((states.size, width), len(new_dst), dtype=np.int64)
-        rows = np.repeat(np.arange(states.size), degree[states])
-        cols = np.arange(rows.size) - np.repeat(
-            np.cumsum(degree[states]) - degree[states], degree[states]
-        )
-        starts = np.repeat(first[states], degree[states])
-        matrix[rows, cols] = order[starts + cols]
-        out[f"incoming_{j}_{b}"] = matrix
-        position[states] = done + np.arange(states.size)
-        done += states.size
-    out[f"order_{j}"] = position
-    return out
-
-
 def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.ndarray]:
     """Concatenate the candidate graphs, drop impossible edges, bucket the in-edges per state."""
     k = cells.n_cells
@@ -103,23 +70,47 @@ def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.
         ok = (cells.death_possible[j] | (d == 0)) & (cells.censoring_possible[j] | (c == 0))
         edges.append((src[ok], dst[ok], d[ok], c[ok]))
     alive = _prune(at_risk, edges, cells)
-    data = {"root": special.gammaln(at_risk[0][alive[0]] + 1.0) - math.log(len(graphs))}
+    # One padded (K, E) matrix per edge field and one (S,) vector per state field, S and E the
+    # largest layer: the number of containers and the size of the graph (a scan over the K
+    # layers) do not depend on the feasible set, only the lengths of the arrays do.
+    # Padding edges have const = -inf (they add exp(-inf) = 0); padding states -inf.
+    n_states = max(int(a.sum()) for a in alive)
+    kept = []
     for j, (src, dst, d, c) in enumerate(edges):
         ok = alive[j][src] & alive[j + 1][dst]
-        new_src, new_dst = (
-            (np.cumsum(alive[j]) - 1)[src[ok]],
-            (np.cumsum(alive[j + 1]) - 1)[dst[ok]],
+        kept.append(
+            (
+                (np.cumsum(alive[j]) - 1)[src[ok]],
+                (np.cumsum(alive[j + 1]) - 1)[dst[ok]],
+                d[ok],
+                c[ok],
+            )
         )
-        d, c = d[ok], c[ok]
-        data |= {
-            f"src_{j}": new_src,
-            f"deaths_{j}": d.astype(float),
-            f"censored_{j}": c.astype(float),
-            f"const_{j}": -special.gammaln(d + 1.0) - special.gammaln(c + 1.0),
-            **_bucketed_incoming(new_dst, int(alive[j + 1].sum()), j),
-        }
+    width = max(1, max(len(e[0]) for e in kept))
+    src_m = np.zeros((k, width), dtype=np.int64)
+    dst_m = np.zeros((k, width), dtype=np.int64)
+    d_m, c_m = np.zeros((k, width)), np.zeros((k, width))
+    const_m = np.full((k, width), -np.inf)
+    for j, (src, dst, d, c) in enumerate(kept):
+        m = len(src)
+        src_m[j, :m], dst_m[j, :m], d_m[j, :m], c_m[j, :m] = src, dst, d, c
+        const_m[j, :m] = -special.gammaln(d + 1.0) - special.gammaln(c + 1.0)
+    root = np.full(n_states, -np.inf)
+    r0 = at_risk[0][alive[0]]
+    root[: r0.size] = special.gammaln(r0 + 1.0) - math.log(len(graphs))
     r_end = at_risk[k][alive[k]].astype(float)
-    return data | {"final_at_risk": r_end, "final_const": -special.gammaln(r_end + 1.0)}
+    final_at_risk, final_const = np.zeros(n_states), np.full(n_states, -np.inf)
+    final_at_risk[: r_end.size], final_const[: r_end.size] = r_end, -special.gammaln(r_end + 1.0)
+    return {
+        "root": root,
+        "src": src_m,
+        "dst": dst_m,
+        "deaths": d_m,
+        "censored": c_m,
+        "const": const_m,
+        "final_at_risk": final_at_risk,
+        "final_const": final_const,
+    }
 
 
 def _enumeration_data(
@@ -176,9 +167,10 @@ class ExactLandmark(_FigureTerm):
     layer by layer: ``alpha_{j+1}[s] = logsumexp`` over the edges into ``s`` of
     ``alpha_j[src] + d log p_d[j] + c log p_c[j] - log d! - log c!``, from
     ``log n! - log N`` at the roots to ``+ r log p_a - log r!`` at the accepted final states.
-    Each state's in-edges are gathered through padded index matrices (padding: ``-inf``), one
-    per bucket of in-degrees (1, 2-4, 5-16, ...), so that padding at most quadruples the
-    entries read however unequal the in-degrees.
+    The layers are one ``scan`` over padded ``(K, E)`` edge matrices (``E`` the largest layer),
+    each step a scatter-add of ``exp(w - max w)`` into the states, so the compiled graph and
+    the number of data containers are the same for every feasible set and every number of
+    cells; only the lengths of the arrays change (they are ``pm.Data``).
     Edges through cells of probability 0 under the censoring model (deaths after the longest
     follow-up; censorings before the shortest, without loss) are removed beforehand, so no
     ``0 * log 0`` arises and the gradient stays finite.
@@ -231,17 +223,44 @@ class ExactLandmark(_FigureTerm):
         if self.form == "enumeration":
             log_p = pt.concatenate([pt.stack([log_d, log_c], axis=1).reshape((-1,)), log_a[None]])
             return pt.logsumexp(pt.dot(data["counts"], log_p) + data["const"])
-        alpha, pad = data["root"], pt.constant(np.array([-np.inf]))
-        for j in range(cells.n_cells):
-            edge = alpha[data[f"src_{j}"]] + data[f"const_{j}"]
-            edge = edge + data[f"deaths_{j}"] * log_d[j] + data[f"censored_{j}"] * log_c[j]
-            edge = pt.concatenate([edge, pad])
-            parts = [
-                pt.logsumexp(edge[data[f"incoming_{j}_{b}"]], axis=1)
-                for b in range(len(_DEGREE_BUCKETS))
-            ]
-            alpha = pt.concatenate(parts)[data[f"order_{j}"]]
-        return pt.logsumexp(alpha + data["final_at_risk"] * log_a + data["final_const"])
+        return _forward_scan(data, log_d, log_c, log_a)
+
+
+def _forward_scan(data, log_d, log_c, log_a):
+    """Forward pass over the layers as one ``scan``: its graph does not grow with the graph.
+
+    The feasible set enters only as data (padded ``(K, E)`` edge matrices, ``K`` the number
+    of cells, fixed by the structure), so compile time does not depend on the arm size or the
+    number of configurations. Each step sums the edges into each state in the linear domain,
+    shifted by the layer's largest edge term: ``alpha[s] = m + log sum_e exp(w_e - m)`` (a
+    scatter-add), with ``m = max_e w_e``. This is the log-sum-exp of every state's in-edges
+    exactly, except that a state whose forward value lies more than ``e^690`` below the
+    layer's largest is floored at that level (``1e-300``); its paths then carry less than
+    ``e^-690`` of the likelihood unless their continuation is ``e^690`` times likelier than the
+    best state's. The tests check the pass against enumeration to 1e-8 in log density.
+    """
+    def step(src, dst, d, c, const, ld, lc, alpha):
+        w = alpha[src] + const + d * ld + c * lc
+        m = pt.max(pt.maximum(w, _FLOOR))  # finite even if every edge is padding
+        total = pt.inc_subtensor(pt.zeros_like(alpha)[dst], pt.exp(w - m))
+        return pt.log(pt.maximum(total, _TINY)) + m
+
+    alphas = pytensor.scan(
+        step,
+        sequences=[
+            data["src"],
+            data["dst"],
+            data["deaths"],
+            data["censored"],
+            data["const"],
+            log_d,
+            log_c,
+        ],
+        outputs_info=[data["root"]],
+        return_updates=False,
+    )
+    alpha = alphas[-1]
+    return pt.logsumexp(alpha + data["final_at_risk"] * log_a + data["final_const"])
 
 
 # -- approximate landmark ----------------------------------------------------------------------
