@@ -13,7 +13,7 @@ audit:              ## the audit of the printed figures only
 	@py=$$($(ENV)) && $$py -m resurv audit $(STUDY) $(ARGS)
 
 test:               ## the default test suite (fast; what CI runs)
-	@py=$$($(ENV)) && $$py -m pytest -q $(ARGS)
+	@py=$$($(ENV)) && $$py -m pytest -q -n auto $(ARGS)
 
 test-slow:          ## long statistical checks: SBC, recovery, calibration
 	@py=$$($(ENV)) && $$py -m pytest -q -m slow -p no:cacheprovider $(ARGS)
