@@ -239,6 +239,7 @@ def _forward_scan(data, log_d, log_c, log_a):
     ``e^-690`` of the likelihood unless their continuation is ``e^690`` times likelier than the
     best state's. The tests check the pass against enumeration to 1e-8 in log density.
     """
+
     def step(src, dst, d, c, const, ld, lc, alpha):
         w = alpha[src] + const + d * ld + c * lc
         m = pt.max(pt.maximum(w, _FLOOR))  # finite even if every edge is padding

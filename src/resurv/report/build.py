@@ -45,10 +45,9 @@ from resurv.report.sections import (
     _diagnostics_section,
     _model_section,
     _provenance_section,
-    _sensitivity_section,
-    _sensitivity_times,
 )
 from resurv.report.sections import _bayes_factor_words as _bayes_factor_words
+from resurv.report.sensitivity import _sensitivity_section, _sensitivity_times
 
 __all__ = ["Results", "load_results", "plain_answer", "rebuild_report", "write_report"]
 
