@@ -29,7 +29,6 @@ CASES = [  # (estimator, arm sizes, [(time, printed percent)])
     ("actuarial", (9,), [(4, "55.6")]),
     ("actuarial", (19,), [(4, "92.6")]),
     ("actuarial", (30,), [(4, "70.0")]),
-    ("actuarial", (40,), [(4, "50.0")]),
     ("kaplan-meier", (10,), [(2, "80.0"), (4, "60.0")]),
     ("kaplan-meier", (20,), [(2, "80.0"), (4, "60.0")]),
 ]
@@ -77,8 +76,12 @@ def main() -> None:
                        NUMBA_CACHE_DIR=f"{tmp}/numba")  # fmt: skip
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, json.dumps([est, ns, lms])],
-                capture_output=True, text=True, env=env, check=True, timeout=900,
+                capture_output=True, text=True, env=env, timeout=900,
             )  # fmt: skip
+        if out.returncode != 0:
+            last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+            print(f"{est} n={ns} {lms}: failed ({last})", flush=True)
+            continue
         r = json.loads(out.stdout.strip().splitlines()[-1]) | {"case": f"{est} n={ns} {lms}"}
         rows.append(r)
         print(
