@@ -36,28 +36,27 @@ def test_contracts_are_kept():
     assert "Contracts: 3 kept, 0 broken." in out.stdout
 
 
-def test_an_upward_import_breaks_the_layers(tmp_path):
+def _lint_with(tmp_path, module: str, line: str) -> subprocess.CompletedProcess:
+    """``lint-imports`` on a copy of the package with ``line`` appended to ``module``."""
     shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
-    schema = tmp_path / "resurv" / "study" / "schema.py"
-    schema.write_text(schema.read_text() + "\nimport resurv.report.plots  # noqa\n")
-    out = _lint(pythonpath=tmp_path)
+    path = tmp_path / "resurv" / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
+    return _lint(pythonpath=tmp_path)
+
+
+def test_an_upward_import_breaks_the_layers(tmp_path):
+    out = _lint_with(tmp_path, "study/schema.py", "import resurv.report.plots")
     assert out.returncode != 0
     assert "resurv.study is not allowed to import resurv.report" in out.stdout
 
 
 def test_a_circle_between_siblings_breaks_the_acyclic_contract(tmp_path):
-    shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
-    printing = tmp_path / "resurv" / "audit" / "printing.py"
-    printing.write_text(printing.read_text() + "\nimport resurv.audit.wording  # noqa\n")
-    out = _lint(pythonpath=tmp_path)
+    out = _lint_with(tmp_path, "audit/printing.py", "import resurv.audit.wording")
     assert out.returncode != 0
     assert "no import circles between the modules of any package BROKEN" in out.stdout
 
 
 def test_a_check_that_words_its_own_findings_breaks_the_audit_contract(tmp_path):
-    shutil.copytree(ROOT / "src" / "resurv", tmp_path / "resurv")
-    counts = tmp_path / "resurv" / "audit" / "counts.py"
-    counts.write_text(counts.read_text() + "\nimport resurv.audit.wording  # noqa\n")
-    out = _lint(pythonpath=tmp_path)
+    out = _lint_with(tmp_path, "audit/counts.py", "import resurv.audit.wording")
     assert out.returncode != 0
     assert "resurv.audit.counts is not allowed to import resurv.audit.wording" in out.stdout
