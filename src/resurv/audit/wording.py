@@ -87,7 +87,8 @@ def _singular(unit: str) -> str:
     return unit[:-1] if unit.endswith("s") else unit
 
 
-def _deaths(k: int) -> str:
+def deaths_text(k: int) -> str:
+    """``"1 death"``, ``"3 deaths"``."""
     return f"{k} death" + ("" if k == 1 else "s")
 
 
@@ -235,7 +236,7 @@ def _landmark_words(head: str, details: Sequence[Mapping], last_time: float, uni
         name = ESTIMATOR_NAMES[d["estimator"]]
         if d["status"] == "feasible" and d["n_configurations"] is not None:
             lo, hi = d["deaths_range"]
-            deaths = f"exactly {_deaths(lo)}" if lo == hi else f"{lo} to {_deaths(hi)}"
+            deaths = f"exactly {deaths_text(lo)}" if lo == hi else f"{lo} to {deaths_text(hi)}"
             only = "only " if lo == hi else ""
             note = _rule_note(d["by_rule"], d["n_configurations"])
             count = d["n_configurations"]
@@ -246,8 +247,8 @@ def _landmark_words(head: str, details: Sequence[Mapping], last_time: float, uni
             example = d["example"]
             total = sum(example[0:-1:2])
             clauses.append(
-                f"{name} gives it, e.g. with {_deaths(total)} {before} (too many configurations "
-                "to count within the budget)"
+                f"{name} gives it, e.g. with {deaths_text(total)} {before} (too many "
+                "configurations to count within the budget)"
             )
         elif d["status"] == "undecided":
             clauses.append(f"{name} could not be decided within the budget")

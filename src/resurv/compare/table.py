@@ -16,6 +16,7 @@ import pandas as pd
 
 from resurv.audit.printing import check_percent_of, feasible_counts, rules_for
 from resurv.audit.result import Audit
+from resurv.audit.wording import deaths_text
 from resurv.fit.result import FitResult
 from resurv.model.count_terms import RateTerm, rule_of_three
 from resurv.model.terms import term_name
@@ -193,8 +194,7 @@ def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
             else:
                 impossible += 1
         elif detail is not None and detail["status"] == "feasible":
-            k = sum(detail["example"][0:-1:2])
-            deaths = f"{k} death{'s' if k != 1 else ''}"
+            deaths = deaths_text(sum(detail["example"][0:-1:2]))
             parts.append(f"n={n}: feasible, e.g. with {deaths} (too many configurations to count)")
         elif detail is not None and detail["status"] == "impossible":
             impossible += 1
@@ -215,7 +215,7 @@ def _counted_text(g, n: int) -> str:
     )
     if deaths[0] != deaths[1]:
         return f"n={n}: {span} ({deaths[0]}-{deaths[1]} deaths)"
-    return f"n={n}: {span} ({deaths[0]} death{'s' if deaths[0] != 1 else ''})"
+    return f"n={n}: {span} ({deaths_text(deaths[0])})"
 
 
 def comparison_table(
