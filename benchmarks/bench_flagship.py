@@ -79,7 +79,7 @@ def child(workers: int) -> None:
     import pymc
 
     import resurv.audit.landmark_dp
-    import resurv.run
+    import resurv.run.reanalysis
     from resurv.run.reanalysis import reanalyse
     from resurv.run.values import RunSettings
     from resurv.study.load import load_study
@@ -89,9 +89,9 @@ def child(workers: int) -> None:
     if workers == 1:
         timers.wrap(nutpie, "compile_pymc_model", "compiling")
         timers.wrap(nutpie, "sample", "sampling")
-        timers.wrap(resurv.run, "audit", "enumerating")
+        timers.wrap(resurv.run.reanalysis, "audit", "enumerating")
         timers.wrap(resurv.audit.landmark_dp, "build_landmark_graph", "enumerating")
-        timers.wrap(resurv.run, "study_terms", "enumerating")
+        timers.wrap(resurv.run.reanalysis, "study_terms", "enumerating")
         timers.wrap(pymc, "sample_smc", "SMC")
     start = time.perf_counter()
     result = reanalyse(load_study(STUDY), RunSettings(workers=workers))
