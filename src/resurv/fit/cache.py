@@ -55,7 +55,7 @@ class CompiledEntry:
                 f"data {unknown} have no container in the compiled model; "
                 f"containers are {sorted(self.dtypes)}"
             )
-        cast = {k: np.asarray(v, dtype=self.dtypes[k]) for k, v in arrays.items()}
+        cast = {k: np.array(v, dtype=self.dtypes[k], order="C") for k, v in arrays.items()}
         return self.compiled.with_data(**cast) if cast else self.compiled
 
 
@@ -87,7 +87,7 @@ def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry
     hit : bool
         Whether the entry came from the cache.
     """
-    import nutpie
+    from resurv.fit.compile import compile_model
 
     try:
         hash(key)
@@ -103,7 +103,7 @@ def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry
             _CACHE.hits += 1
             return entry, True
         model = build()
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = compile_model(model)
         dtypes = {name: np.dtype(var.get_value().dtype) for name, var in _data_containers(model)}
         entry = CompiledEntry(model=model, compiled=compiled, dtypes=dtypes)
         _CACHE.entries[key] = entry
