@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from scipy import special
 
 from resurv.errors import AuditError
 from resurv.model.censoring import CellQuadrature, CensoringModel, _masked_power, effective_sizes
 from resurv.model.figure_term import _FigureTerm, _log_weights
+from resurv.model.landmark_kernel import ExactLandmarkOp, quadrature_data
 from resurv.model.terms import ArmParams
 from resurv.study.schema import Printed
 
@@ -167,10 +167,12 @@ class ExactLandmark(_FigureTerm):
     layer by layer: ``alpha_{j+1}[s] = logsumexp`` over the edges into ``s`` of
     ``alpha_j[src] + d log p_d[j] + c log p_c[j] - log d! - log c!``, from
     ``log n! - log N`` at the roots to ``+ r log p_a - log r!`` at the accepted final states.
-    The layers are one ``scan`` over padded ``(K, E)`` edge matrices (``E`` the largest layer),
-    each step a scatter-add of ``exp(w - max w)`` into the states, so the compiled graph and
-    the number of data containers are the same for every feasible set and every number of
-    cells; only the lengths of the arrays change (they are ``pm.Data``).
+    Both forms are one compiled kernel with its exact gradient
+    (:class:`~resurv.model.landmark_kernel.ExactLandmarkOp`); the forward pass reads padded
+    ``(K, E)`` edge matrices (``E`` the largest layer) and shifts each layer by its largest
+    edge term. The feasible set, the cut points and the censoring model (its cell quadrature)
+    are all data (``pm.Data``), so the compiled graph is the same for every arm size, feasible
+    set, number of cells and study close; only the lengths of the arrays change.
     Edges through cells of probability 0 under the censoring model (deaths after the longest
     follow-up; censorings before the shortest, without loss) are removed beforehand, so no
     ``0 * log 0`` arises and the gradient stays finite.
@@ -206,62 +208,25 @@ class ExactLandmark(_FigureTerm):
         self.arm, self.arms, self.form = str(arm), (str(arm),), form
         self.cells = censoring.cells(cuts.pop())
         self.n_candidates = tuple(int(g.n) for g in graphs)
-        self._static = (form, tuple(self.cells.cuts), censoring)
+        # the censoring model and the cut points enter as data (the cell quadrature), so
+        # models of every close, landmark time and feasible set share one compiled structure
+        self._static = (form,)
         if form == "forward":
             self._data = _forward_data(graphs, self.cells)
         else:
             self._data = _enumeration_data(graphs, self.cells, max_configurations)
+        self._data.update(quadrature_data(self.cells))
 
     def log_likelihood(self, params: ArmParams, data: Mapping[str, Any], own: Mapping = ()) -> Any:
-        """Log-probability that a study run under the model prints the figure(s)."""
-        cells = self.cells
-        p_death, p_cens, p_alive = cells.probabilities(params.lam[self.arm], params.k)
-        # impossible cells: log 1 = 0 (their edges are gone); underflow: floored, never 0 * -inf
-        log_d = pt.log(pt.maximum(p_death, _TINY) + ~cells.death_possible)
-        log_c = pt.log(pt.maximum(p_cens, _TINY) + ~cells.censoring_possible)
-        log_a = pt.log(pt.maximum(p_alive, _TINY) + float(cells.alive_weight == 0))
-        if self.form == "enumeration":
-            log_p = pt.concatenate([pt.stack([log_d, log_c], axis=1).reshape((-1,)), log_a[None]])
-            return pt.logsumexp(pt.dot(data["counts"], log_p) + data["const"])
-        return _forward_scan(data, log_d, log_c, log_a)
+        """Log-probability that a study run under the model prints the figure(s).
 
-
-def _forward_scan(data, log_d, log_c, log_a):
-    """Forward pass over the layers as one ``scan``: its graph does not grow with the graph.
-
-    The feasible set enters only as data (padded ``(K, E)`` edge matrices, ``K`` the number
-    of cells, fixed by the structure), so compile time does not depend on the arm size or the
-    number of configurations. Each step sums the edges into each state in the linear domain,
-    shifted by the layer's largest edge term: ``alpha[s] = m + log sum_e exp(w_e - m)`` (a
-    scatter-add), with ``m = max_e w_e``. This is the log-sum-exp of every state's in-edges
-    exactly, except that a state whose forward value lies more than ``e^690`` below the
-    layer's largest is floored at that level (``1e-300``); its paths then carry less than
-    ``e^-690`` of the likelihood unless their continuation is ``e^690`` times likelier than the
-    best state's. The tests check the pass against enumeration to 1e-8 in log density.
-    """
-
-    def step(src, dst, d, c, const, ld, lc, alpha):
-        w = alpha[src] + const + d * ld + c * lc
-        m = pt.max(pt.maximum(w, _FLOOR))  # finite even if every edge is padding
-        total = pt.inc_subtensor(pt.zeros_like(alpha)[dst], pt.exp(w - m))
-        return pt.log(pt.maximum(total, _TINY)) + m
-
-    alphas = pytensor.scan(
-        step,
-        sequences=[
-            data["src"],
-            data["dst"],
-            data["deaths"],
-            data["censored"],
-            data["const"],
-            log_d,
-            log_c,
-        ],
-        outputs_info=[data["root"]],
-        return_updates=False,
-    )
-    alpha = alphas[-1]
-    return pt.logsumexp(alpha + data["final_at_risk"] * log_a + data["final_const"])
+        One :class:`~resurv.model.landmark_kernel.ExactLandmarkOp`: a compiled kernel of the
+        cell probabilities and of the log-sum-exp (enumeration) or forward pass, with its
+        exact gradient, reading every array from ``data``.
+        """
+        op = ExactLandmarkOp(self.form)
+        value, _, _ = op(params.lam[self.arm], params.k, *(data[key] for key in op.data_keys))
+        return value
 
 
 # -- approximate landmark ----------------------------------------------------------------------
