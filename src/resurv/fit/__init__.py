@@ -2,7 +2,7 @@
 
 Takes likelihood terms, a family and a prior set from :mod:`resurv.model`; returns a
 :class:`FitResult` (the posterior as an ``xarray.DataTree``, its ArviZ diagnostics and the
-pass/fail gate of :func:`check_diagnostics`), and for model comparison the SMC log marginal
+pass/fail gate of :func:`check_diagnostics`), and for model comparison the log marginal
 likelihood (:func:`smc_task`). Compiled models are cached per structure
 (:mod:`~resurv.fit.cache`) and new data swapped in.
 

@@ -1,7 +1,9 @@
 """Tables of a whole reanalysis: model comparison and the prior predictive check.
 
-:func:`model_comparison_table` sets the SMC marginal likelihoods of both families and the
-Weibull shape's posterior/prior SD ratio side by side, per prior set and close;
+:func:`model_comparison_table` sets the marginal likelihoods of both families (importance
+sampling, or SMC where the importance weights are unreliable), the Monte Carlo standard error
+of their log Bayes factor and the Weibull shape's posterior/prior SD ratio side by side, per
+prior set and close;
 :func:`prior_predictive_table` says what each proper prior set implies for S(t), the HR and
 the median.
 """
@@ -29,11 +31,17 @@ def model_comparison_table(result) -> pd.DataFrame:
     keys = sorted({(o.task.prior, o.task.close) for o in result.outcomes})
     for prior, close in keys:
         row = {"prior": prior, "close": close}
-        exp_ml = smc.get(("exponential", prior, close), {}).get("log_ml", np.nan)
-        wei_ml = smc.get(("weibull", prior, close), {}).get("log_ml", np.nan)
+        exp = smc.get(("exponential", prior, close), {})
+        wei = smc.get(("weibull", prior, close), {})
+        exp_ml, wei_ml = exp.get("log_ml", np.nan), wei.get("log_ml", np.nan)
         row["log_ml_exponential"] = exp_ml
         row["log_ml_weibull"] = wei_ml
         row["log_bf_weibull_vs_exponential"] = wei_ml - exp_ml
+        row["log_bf_mcse"] = float(
+            np.hypot(exp.get("log_ml_se", np.nan), wei.get("log_ml_se", np.nan))
+        )
+        methods = sorted({m for m in (exp.get("method"), wei.get("method")) if m})
+        row["ml_method"] = " + ".join(methods)
         fit = next((o for o in weibull if o.task.prior == prior and o.task.close == close), None)
         ratio = np.nan
         if fit is not None and "log_shape" in fit.idata["posterior"]:
