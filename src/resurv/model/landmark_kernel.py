@@ -351,15 +351,14 @@ class ExactLandmarkOp(Op):
         """The outputs depend on ``lam`` and ``k`` only (the data carry no gradient)."""
         return [[True, True, True], [True, True, True]] + [[False] * 3] * (len(node.inputs) - 2)
 
-    def grad(self, inputs, output_grads):
-        """``g * d log L / d lam`` and ``g * d log L / d k`` from the Op's own outputs."""
-        if not all(isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
+    def pullback(self, inputs, outputs, cotangents):
+        """``g * d log L / d lam`` and ``g * d log L / d k``, read off the Op's own outputs."""
+        if not all(isinstance(g.type, DisconnectedType) for g in cotangents[1:]):
             raise NotImplementedError(
                 "ExactLandmarkOp gives first derivatives only (its gradient outputs have none)"
             )
-        _, d_lam, d_k = self(*inputs)
-        g = output_grads[0]
-        return [g * d_lam, g * d_k] + [DisconnectedType()() for _ in inputs[2:]]
+        g = cotangents[0]
+        return [g * outputs[1], g * outputs[2]] + [DisconnectedType()() for _ in inputs[2:]]
 
 
 @register_funcify_default_op_cache_key(ExactLandmarkOp)
