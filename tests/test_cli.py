@@ -97,3 +97,20 @@ def test_a_long_path_is_never_split_across_lines(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(deep) in err
     assert "not UTF-8 text" in _flat(err)
+
+
+def test_compile_progress_lines_reach_the_terminal_unless_quiet():
+    import io
+    import logging
+
+    from resurv.cli import _show_compiling
+
+    stream = io.StringIO()
+    try:
+        _show_compiling(False, stream=stream)
+        logging.getLogger("resurv.fit").info("compiling Weibull model, 1 of 2")
+        _show_compiling(True, stream=stream)  # --quiet removes the line printer
+        logging.getLogger("resurv.fit").info("compiling Exponential model, 2 of 2")
+    finally:
+        _show_compiling(True)
+    assert stream.getvalue() == "compiling Weibull model, 1 of 2\n"

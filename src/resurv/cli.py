@@ -64,6 +64,28 @@ class Progress:
         self.stream.flush()
 
 
+def _show_compiling(quiet: bool, stream=None) -> None:
+    """Print the compile cache's "compiling Weibull model, 1 of 4" lines (not with --quiet).
+
+    On a terminal each line first clears the progress bar's line, which is redrawn after it.
+    """
+    import logging
+
+    logger = logging.getLogger("resurv.fit")
+    for handler in [h for h in logger.handlers if getattr(h, "_resurv_cli", False)]:
+        logger.removeHandler(handler)
+    if quiet:
+        return
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    prefix = "\r\x1b[K" if stream.isatty() else ""
+    handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
+    handler.setLevel(logging.INFO)
+    handler._resurv_cli = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _say(args, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text)
@@ -86,6 +108,7 @@ def _cmd_run(args) -> int:
     from resurv.pipeline import run_study
     from resurv.run import RunSettings
 
+    _show_compiling(args.quiet)
     settings = RunSettings(
         families=tuple(args.family) if args.family else None,
         priors=tuple(args.prior) if args.prior else None,

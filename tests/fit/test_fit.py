@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import nutpie
 import pymc as pm
+import pytensor
 import pytest
 from scipy import integrate, stats
 
@@ -51,8 +52,10 @@ def test_swapped_data_match_a_fresh_compile(leukemia_exp, quick_fit, simulate):
 
     prior = get_prior_set("weakly_informative", time_unit="weeks")
     model = build_model("exponential", prior, ("control", "treated"), "control", [term])
+    with pytensor.config.change_flags(numba__fastmath=False):  # resurv compiles without it
+        independent = nutpie.compile_pymc_model(model)  # nutpie's own compilation
     fresh = nutpie.sample(
-        nutpie.compile_pymc_model(model),
+        independent,
         draws=quick_fit["draws"],
         tune=quick_fit["tune"],
         chains=quick_fit["chains"],
@@ -261,3 +264,61 @@ def test_bad_inputs_say_what_was_received():
         build_model("exponential", "weakly_informative", ("b",), "b", [term])
     with pytest.raises(ValueError, match="maxsize must be a positive integer"):
         _compile.set_cache_size(0)
+
+
+def test_a_compile_says_which_structure_of_how_many(leukemia, quick_fit, caplog):
+    from resurv.fit.sampling import structure_key
+
+    term = leukemia_term(leukemia)
+    args = {**quick_fit, "family": "exponential", "prior": "sceptical"}
+    shape = {k: args[k] for k in ("arms", "family", "prior", "prior_kwargs")}
+    key = structure_key(term, **shape)
+    _compile.clear_cache()
+    with caplog.at_level("INFO", logger="resurv.fit"):
+        with _compile.expect_structures([key]) as new:
+            fit(term, seed=3, **args)
+            fit(term, seed=4, **args)  # from the cache: no second line
+    assert new == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "resurv.fit"]
+    assert [m for m in lines if m.startswith("compiling")] == [
+        "compiling Exponential model, 1 of 1"
+    ]
+
+
+_REPLAY = """
+import hashlib, sys
+import numpy as np
+from lifelines.datasets import load_leukemia
+from resurv.fit.sampling import fit
+from resurv.model.individual_data import IndividualData
+df = load_leukemia()
+df["arm"] = np.where(df["Rx"] == 1, "control", "treated")
+term = IndividualData.from_frame(df, "t", "status", "arm", arms=("control", "treated"))
+res = fit(term, arms=("control", "treated"), family="weibull", draws=200, tune=200, chains=2,
+          seed=9, prior_kwargs={"time_unit": "weeks"})
+post = res.idata["posterior"]
+digest = hashlib.sha256(b"".join(post[v].values.tobytes() for v in sorted(post.data_vars)))
+print(res.settings["compiled_from_cache"], digest.hexdigest())
+"""
+
+
+def test_a_first_and_a_cached_compile_give_bit_identical_draws(tmp_path):
+    """A seeded fit in a process that compiles the model and in one that loads it from the
+    on-disk cache gives the same draws (no fastmath: compiled and cached code agree)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'pytensor'}",
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+    }
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _REPLAY], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert len(runs[0][1]) == 64

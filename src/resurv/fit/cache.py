@@ -10,6 +10,10 @@ compiled model, keyed by everything its graph depends on:
 New data of the same structure enter through ``compiled.with_data(**arrays)``; arrays may
 change length (the observed variables are built with ``shape=data.shape``).
 
+On a miss the cache logs ``compiling Weibull model, 1 of 4`` (logger ``resurv.fit``, level
+INFO; the command line prints these lines) where ``4`` is the number of new structures a run
+announced with :func:`expect_structures`.
+
 The cache lives in this process only (a small LRU dict guarded by a lock, so threads may
 share it). Each worker process of a process pool or a Dask cluster keeps its own cache;
 across processes, PyTensor's on-disk compilation cache (Numba, ``~/.pytensor``) makes the
@@ -18,15 +22,27 @@ recompile of a structure already seen much cheaper than the first one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CompiledEntry", "cache_info", "clear_cache", "get_compiled", "set_cache_size"]
+__all__ = [
+    "CompiledEntry",
+    "cache_info",
+    "clear_cache",
+    "expect_structures",
+    "get_compiled",
+    "set_cache_size",
+]
+
+logger = logging.getLogger("resurv.fit")
 
 
 @dataclass(frozen=True)
@@ -69,9 +85,36 @@ class _LRU:
 
 
 _CACHE = _LRU(maxsize=32)
+_EXPECTED: list[list[Hashable]] = []  # structures announced by the runs in progress
 
 
-def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry, bool]:
+@contextlib.contextmanager
+def expect_structures(keys: Iterable[Hashable]) -> Iterator[int]:
+    """Announce the structures a run will compile, so progress lines say "k of n".
+
+    Yields the number of them not compiled yet in this process.
+    """
+    with _CACHE.lock:
+        new = [k for k in dict.fromkeys(keys) if k not in _CACHE.entries]
+        _EXPECTED.append(new)
+    try:
+        yield len(new)
+    finally:
+        with _CACHE.lock:
+            _EXPECTED.remove(new)
+
+
+def _position(key: Hashable) -> str:
+    for keys in reversed(_EXPECTED):
+        if key in keys:
+            done = sum(k in _CACHE.entries for k in keys)
+            return f", {done + 1} of {len(keys)}"
+    return ""
+
+
+def get_compiled(
+    key: Hashable, build: Callable[[], Any], *, label: str = "model"
+) -> tuple[CompiledEntry, bool]:
     """Return the compiled entry for ``key``, building and compiling it on a miss.
 
     Parameters
@@ -80,6 +123,8 @@ def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry
         The model structure (see the module docstring).
     build : callable
         ``build() -> pm.Model``, called on a miss only.
+    label : str
+        What the progress line calls the model (e.g. ``"Weibull model"``).
 
     Returns
     -------
@@ -102,8 +147,11 @@ def get_compiled(key: Hashable, build: Callable[[], Any]) -> tuple[CompiledEntry
             _CACHE.entries.move_to_end(key)
             _CACHE.hits += 1
             return entry, True
+        logger.info("compiling %s%s", label, _position(key))
+        start = time.perf_counter()
         model = build()
         compiled = compile_model(model)
+        logger.debug("compiled %s in %.1f s", label, time.perf_counter() - start)
         dtypes = {name: np.dtype(var.get_value().dtype) for name, var in _data_containers(model)}
         entry = CompiledEntry(model=model, compiled=compiled, dtypes=dtypes)
         _CACHE.entries[key] = entry

@@ -47,6 +47,7 @@ __all__ = [
     "compare_loo",
     "fit",
     "log_likelihood",
+    "structure_key",
 ]
 
 #: the seed used when none is given (the default seed of a study's ``[analysis]``)
@@ -224,7 +225,9 @@ def fit(
     key = _structure_key(family, prior_set, arms, reference_arm, terms)
     try:
         entry, hit = _compile.get_compiled(
-            key, lambda: build_model(family, prior_set, arms, reference_arm, terms)
+            key,
+            lambda: build_model(family, prior_set, arms, reference_arm, terms),
+            label=f"{family.name.capitalize()} model",
         )
     except (ValueError, TypeError, FitError):
         raise
@@ -290,6 +293,25 @@ def fit(
         settings=settings,
         times=tuple(float(t) for t in times),
     )
+
+
+def structure_key(
+    terms: Term | Sequence[Term],
+    *,
+    arms: Sequence[str],
+    reference_arm: str | None = None,
+    family: str | SurvivalFamily = "weibull",
+    prior: str | PriorSet = "weakly_informative",
+    prior_kwargs: Mapping[str, Any] | None = None,
+) -> tuple:
+    """The compile-cache key :func:`fit` would use for these arguments.
+
+    Fits with equal keys share one compiled model (see :mod:`resurv.fit.cache`).
+    """
+    family, prior_set, arms, reference_arm, terms = _resolve(
+        family, prior, arms, reference_arm, terms, prior_kwargs
+    )
+    return _structure_key(family, prior_set, arms, reference_arm, terms)
 
 
 # -- model comparison ------------------------------------------------------------------------

@@ -25,9 +25,10 @@ from resurv.compare.predictive import (
     replicate_studies,
 )
 from resurv.compare.table import comparison_table, conjugate_draws, posterior_quantities
+from resurv.fit.cache import expect_structures
 from resurv.fit.marginal import SMCTask, smc_task
 from resurv.fit.result import FitResult
-from resurv.fit.sampling import fit
+from resurv.fit.sampling import fit, structure_key
 from resurv.model.censoring import CensoringModel
 from resurv.model.priors import get_prior_set
 from resurv.model.study_terms import count_terms, study_terms
@@ -67,6 +68,29 @@ def _diagnostics_frame(res: FitResult) -> pd.DataFrame:
     return frame
 
 
+def _model_arguments(task: FitTask) -> dict:
+    study = task.study
+    return {
+        "arms": tuple(a.id for a in study.arms),
+        "reference_arm": study.reference_arm,
+        "family": task.family,
+        "prior": task.prior,
+        "prior_kwargs": {
+            "hr_important": study.analysis.hr_important,
+            "literature": study.analysis.literature,
+            "time_unit": study.time_unit,
+        },
+    }
+
+
+def _structures(study: Study, tasks: list[FitTask]) -> list[tuple]:
+    """The compiled-model structures the fit tasks need (for "compiling ..., 1 of n")."""
+    terms = {}
+    for close in dict.fromkeys(t.close for t in tasks):
+        terms[close] = study_terms(study, CensoringModel.from_study(study, close=close))[0]
+    return [structure_key(terms[t.close], **_model_arguments(t)) for t in tasks]
+
+
 def fit_task(task: FitTask) -> FitOutcome:
     """Run one fit of a study (module-level, so process and Dask executors can call it)."""
     start = time.perf_counter()
@@ -75,15 +99,7 @@ def fit_task(task: FitTask) -> FitOutcome:
     terms, methods = study_terms(study, censoring)
     res = fit(
         terms,
-        arms=tuple(a.id for a in study.arms),
-        reference_arm=study.reference_arm,
-        family=task.family,
-        prior=task.prior,
-        prior_kwargs={
-            "hr_important": study.analysis.hr_important,
-            "literature": study.analysis.literature,
-            "time_unit": study.time_unit,
-        },
+        **_model_arguments(task),
         draws=task.draws,
         tune=task.tune,
         chains=task.chains,
@@ -194,9 +210,10 @@ def reanalyse(
         return None if progress is None else (lambda done, _n: progress(offset + done, total))
 
     try:
-        outcomes = run_tasks(
-            fit_task, tasks, keys=[t.key for t in tasks], executor=pool, on_done=tick(0)
-        )
+        with expect_structures(_structures(study, tasks) if pool is None else ()):
+            outcomes = run_tasks(
+                fit_task, tasks, keys=[t.key for t in tasks], executor=pool, on_done=tick(0)
+            )
         marginal = run_tasks(
             smc_task, smc, keys=[t.key for t in smc], executor=pool, on_done=tick(len(tasks))
         )
