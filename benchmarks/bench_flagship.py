@@ -27,6 +27,8 @@ Targets (issue 11): cold <= 60 s, warm <= 20 s for the whole process.
 
 Run: ``python benchmarks/bench_flagship.py --cold`` (cold then warm, the default), or
 ``--workers 2`` (a local process pool; the parts are then not timed, only the wall time).
+``--study benchmarks/studies/two_arm_km.toml`` times another study the same way (the
+two-arm Kaplan-Meier case of issue 11: target <= 60 s cold).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Timers:
         setattr(owner, name, timed)
 
 
-def child(workers: int, out: str) -> None:
+def child(workers: int, out: str, study: str) -> None:
     start = time.perf_counter()
     import nutpie
 
@@ -97,7 +99,7 @@ def child(workers: int, out: str) -> None:
         timers.wrap(resurv.pipeline, "write_results", "report")
         timers.wrap(resurv.report.build, "write_report", "report")
     start = time.perf_counter()
-    outcome = resurv.pipeline.run_study(STUDY, out=out, settings=RunSettings(workers=workers))
+    outcome = resurv.pipeline.run_study(study, out=out, settings=RunSettings(workers=workers))
     wall = time.perf_counter() - start
     result = outcome.reanalysis
     print(
@@ -115,8 +117,9 @@ def child(workers: int, out: str) -> None:
     )
 
 
-def _run(env: dict, workers: int, out: Path) -> dict:
+def _run(env: dict, workers: int, out: Path, study: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", "--workers", str(workers), "--out", str(out)]
+    cmd += ["--study", str(study)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     total = time.perf_counter() - start
@@ -149,11 +152,15 @@ def main(argv=None) -> None:
     parser.add_argument("--cold", action="store_true", help="cold then warm (the default)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--study", type=Path, default=STUDY, help="a study file (the flagship)")
     args = parser.parse_args(argv)
     if args.child:
-        child(args.workers, args.out)
+        child(args.workers, args.out, str(args.study))
         return
-    print(f"command: python benchmarks/bench_flagship.py --cold --workers {args.workers}")
+    study = args.study.resolve()
+    shown = study.relative_to(ROOT) if study.is_relative_to(ROOT) else study
+    print(f"command: python benchmarks/bench_flagship.py --cold --workers {args.workers} "
+          f"--study {shown}")  # fmt: skip
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="resurv-cold-") as tmp:
         env = dict(os.environ)
@@ -165,7 +172,7 @@ def main(argv=None) -> None:
         os.makedirs(env["HOME"])
         runs = {}
         for label in ("cold", "warm"):
-            runs[label] = _run(env, args.workers, Path(tmp) / f"results-{label}")
+            runs[label] = _run(env, args.workers, Path(tmp) / f"results-{label}", study)
             _print(label, runs[label], args.workers)
     cold, warm = runs["cold"]["process"], runs["warm"]["process"]
     print(f"cold / warm = {cold:.1f} s / {warm:.1f} s = {cold / warm:.1f}")

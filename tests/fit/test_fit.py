@@ -322,3 +322,34 @@ def test_a_first_and_a_cached_compile_give_bit_identical_draws(tmp_path):
     ]
     assert runs[0] == runs[1]
     assert len(runs[0][1]) == 64
+
+
+def test_a_second_process_compiles_ahead_and_the_fit_is_unchanged(leukemia, quick_fit, monkeypatch):
+    """A structure compiled by the background process is loaded, not compiled twice, and the
+    seeded fit is the one of an ordinary compile."""
+    import functools
+
+    from resurv.fit.sampling import compile_structure, structure_key
+
+    term = leukemia_term(leukemia)
+    args = {**quick_fit, "family": "weibull", "prior": "enthusiastic"}
+    shape = {k: args[k] for k in ("arms", "family", "prior", "prior_kwargs")}
+    key = structure_key(term, **shape)
+    reference = fit(term, seed=8, **args)
+    _compile.clear_cache()
+    monkeypatch.setattr(_compile, "on_disk", lambda key: False)  # as on a first run
+    job = functools.partial(compile_structure, **shape)
+    with _compile.background_compiles([(key, job, (term,))]) as started:
+        assert started == 1
+        future = _compile._BACKGROUND[key]
+        future.result(timeout=600)  # the second process compiled it
+        again = fit(term, seed=8, **args)
+    assert key not in _compile._BACKGROUND
+    for name, var in reference.idata["posterior"].data_vars.items():
+        np.testing.assert_array_equal(var.values, again.idata["posterior"][name].values)
+
+
+def test_nothing_starts_when_every_structure_is_on_disk(monkeypatch):
+    monkeypatch.setattr(_compile, "on_disk", lambda key: True)
+    with _compile.background_compiles([(("some", "key"), print, ("never",))]) as started:
+        assert started == 0

@@ -14,6 +14,12 @@ On a miss the cache logs ``compiling Weibull model, 1 of 4`` (logger ``resurv.fi
 INFO; the command line prints these lines) where ``4`` is the number of new structures a run
 announced with :func:`expect_structures`.
 
+:func:`background_compiles` compiles the structures a run will need later in a second
+process while this one compiles and samples the first (on a first run, compiling is most of
+the time); that process fills the on-disk cache, and this one then loads from it. A structure
+compiled once on this machine leaves a marker (:func:`on_disk`), so a later run starts no
+second process.
+
 The cache lives in this process only (a small LRU dict guarded by a lock, so threads may
 share it). Each worker process of a process pool or a Dask cluster keeps its own cache;
 across processes, PyTensor's on-disk compilation cache (Numba, ``~/.pytensor``) makes the
@@ -27,18 +33,23 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "CompiledEntry",
+    "background_compiles",
     "cache_info",
     "clear_cache",
     "expect_structures",
     "get_compiled",
+    "on_disk",
     "set_cache_size",
 ]
 
@@ -104,6 +115,85 @@ def expect_structures(keys: Iterable[Hashable]) -> Iterator[int]:
             _EXPECTED.remove(new)
 
 
+_BACKGROUND: dict[Hashable, Future] = {}  # structures a second process is compiling
+
+
+def _marker(key: Hashable) -> Path:
+    """A file that says this machine's compile cache holds ``key`` (versions included)."""
+    import numba
+    import nutpie
+    import pytensor
+
+    import resurv
+
+    versions = [m.__version__ for m in (resurv, pytensor, numba, nutpie)]
+    digest = sha256(repr((key, versions)).encode()).hexdigest()[:32]
+    return Path(pytensor.config.base_compiledir) / "resurv-structures" / digest
+
+
+def on_disk(key: Hashable) -> bool:
+    """Whether a structure was compiled on this machine before (its kernels are cached)."""
+    return _marker(key).exists()
+
+
+def _mark(key: Hashable) -> None:
+    path = _marker(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(repr(key)[:2000])
+    except OSError:  # a read-only cache only costs a second process on the next run
+        pass
+
+
+@contextlib.contextmanager
+def background_compiles(
+    jobs: Sequence[tuple[Hashable, Callable[..., Any], tuple]],
+) -> Iterator[int]:
+    """Compile structures in a second process while this one works; yields how many.
+
+    ``jobs`` are ``(key, function, args)`` in the order this process will need them; the
+    ``function(*args)`` (picklable, module-level) must compile the structure ``key`` with
+    :func:`get_compiled`. Jobs whose structure is already compiled here or on disk are
+    dropped. When :func:`get_compiled` meets a key of a job, it waits for the job if it has
+    started (and then loads the result from disk), or cancels it and compiles itself.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _CACHE.lock:
+        todo = [j for j in jobs if j[0] not in _CACHE.entries and not on_disk(j[0])]
+    if not todo:
+        yield 0
+        return
+    # one worker process (this one is the other); forkserver: safe with this process's threads
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    futures = {}
+    try:
+        for key, fn, args in todo:
+            futures[key] = pool.submit(fn, *args)
+        with _CACHE.lock:
+            _BACKGROUND.update(futures)
+        yield len(todo)
+    finally:
+        with _CACHE.lock:
+            for key in futures:
+                _BACKGROUND.pop(key, None)
+        for future in futures.values():
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _wait_for_background(key: Hashable) -> None:
+    future = _BACKGROUND.pop(key, None)
+    if future is None or future.cancel():
+        return  # no job, or not started: compile here
+    logger.info("waiting for the second process to finish compiling it")
+    try:
+        future.result()
+    except Exception as exc:  # noqa: BLE001 - compiled here instead, with the error then
+        logger.debug("background compile failed (%s); compiling here", exc)
+
+
 def _position(key: Hashable) -> str:
     for keys in reversed(_EXPECTED):
         if key in keys:
@@ -149,8 +239,10 @@ def get_compiled(
             return entry, True
         logger.info("compiling %s%s", label, _position(key))
         start = time.perf_counter()
+        _wait_for_background(key)
         model = build()
         compiled = compile_model(model)
+        _mark(key)
         logger.debug("compiled %s in %.1f s", label, time.perf_counter() - start)
         dtypes = {name: np.dtype(var.get_value().dtype) for name, var in _data_containers(model)}
         entry = CompiledEntry(model=model, compiled=compiled, dtypes=dtypes)

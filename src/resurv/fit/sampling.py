@@ -45,6 +45,7 @@ __all__ = [
     "ResurvFitWarning",
     "build_model",
     "compare_loo",
+    "compile_structure",
     "fit",
     "log_likelihood",
     "structure_key",
@@ -312,6 +313,32 @@ def structure_key(
         family, prior, arms, reference_arm, terms, prior_kwargs
     )
     return _structure_key(family, prior_set, arms, reference_arm, terms)
+
+
+def compile_structure(
+    terms: Term | Sequence[Term],
+    *,
+    arms: Sequence[str],
+    reference_arm: str | None = None,
+    family: str | SurvivalFamily = "weibull",
+    prior: str | PriorSet = "weakly_informative",
+    prior_kwargs: Mapping[str, Any] | None = None,
+) -> bool:
+    """Compile the model :func:`fit` would sample, without sampling; ``True`` if it was cached.
+
+    For a second process that fills the on-disk compile cache ahead of the fits
+    (:func:`resurv.fit.cache.background_compiles`).
+    """
+    family, prior_set, arms, reference_arm, terms = _resolve(
+        family, prior, arms, reference_arm, terms, prior_kwargs
+    )
+    key = _structure_key(family, prior_set, arms, reference_arm, terms)
+    _, hit = _compile.get_compiled(
+        key,
+        lambda: build_model(family, prior_set, arms, reference_arm, terms),
+        label=f"{family.name.capitalize()} model",
+    )
+    return hit
 
 
 # -- model comparison ------------------------------------------------------------------------

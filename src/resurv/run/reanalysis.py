@@ -25,10 +25,10 @@ from resurv.compare.predictive import (
     replicate_studies,
 )
 from resurv.compare.table import comparison_table, conjugate_draws, posterior_quantities
-from resurv.fit.cache import expect_structures
+from resurv.fit.cache import background_compiles, expect_structures
 from resurv.fit.marginal import SMCTask, smc_task
 from resurv.fit.result import FitResult
-from resurv.fit.sampling import fit, structure_key
+from resurv.fit.sampling import compile_structure, fit, structure_key
 from resurv.model.censoring import CensoringModel
 from resurv.model.priors import get_prior_set
 from resurv.model.study_terms import count_terms, study_terms
@@ -89,6 +89,21 @@ def _structures(study: Study, tasks: list[FitTask]) -> list[tuple]:
     for close in dict.fromkeys(t.close for t in tasks):
         terms[close] = study_terms(study, CensoringModel.from_study(study, close=close))[0]
     return [structure_key(terms[t.close], **_model_arguments(t)) for t in tasks]
+
+
+def precompile_task(task: FitTask) -> bool:
+    """Compile the model of a fit task without fitting it (fills the on-disk compile cache)."""
+    censoring = CensoringModel.from_study(task.study, close=task.close)
+    terms, _ = study_terms(task.study, censoring)
+    return compile_structure(terms, **_model_arguments(task))
+
+
+def _background_jobs(tasks: list[FitTask], keys: list[tuple]) -> list[tuple]:
+    """One job per structure after the first, in the order the fits need them."""
+    first = {}
+    for task, key in zip(tasks, keys, strict=True):
+        first.setdefault(key, task)
+    return [(key, precompile_task, (task,)) for key, task in list(first.items())[1:]]
 
 
 def fit_task(task: FitTask) -> FitOutcome:
@@ -209,8 +224,10 @@ def reanalyse(
     def tick(offset):
         return None if progress is None else (lambda done, _n: progress(offset + done, total))
 
+    keys = _structures(study, tasks) if pool is None else []
+    jobs = _background_jobs(tasks, keys) if settings.background_compile else []
     try:
-        with expect_structures(_structures(study, tasks) if pool is None else ()):
+        with expect_structures(keys), background_compiles(jobs):
             outcomes = run_tasks(
                 fit_task, tasks, keys=[t.key for t in tasks], executor=pool, on_done=tick(0)
             )
@@ -238,6 +255,7 @@ def reanalyse(
         "workers": settings.workers,
         "thresholds": dict(settings.thresholds or {}),
         "marginal_likelihood": settings.marginal_likelihood,
+        "background_compile": settings.background_compile,
         "master_seed": settings.seed if settings.seed is not None else study.analysis.seed,
     }
     return Reanalysis(

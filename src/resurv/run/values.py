@@ -34,6 +34,9 @@ class RunSettings:
     pseudo_datasets: int = 20
     thresholds: dict | None = None
     marginal_likelihood: bool = True
+    #: compile the later model structures in a second process while the first fits run
+    #: (only on a first run, when they are not in the on-disk cache; one worker at a time)
+    background_compile: bool = True
 
 
 @dataclass(frozen=True)
