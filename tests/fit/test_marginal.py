@@ -127,3 +127,32 @@ def test_unreliable_weights_fall_back_to_smc(flagship_study, monkeypatch):
 @pytest.fixture(scope="module")
 def flagship_study():
     return load_study(ROOT / "models" / "grazi2000.toml")
+
+
+def test_a_shared_compiled_density_gives_the_estimate_of_a_fresh_one(flagship_study):
+    """Prior sets of one structure share the compiled density (hyperparameters swapped in)."""
+    from resurv.fit.build import _structure_key
+
+    first = SMCTask(study=flagship_study, family="weibull", prior="sceptical", close=1999.0, seed=5)
+    smc_task(first)  # compiles the structure's density
+    second = replace(first, prior="enthusiastic")
+    shared = smc_task(second)
+    args = (
+        get_family("weibull"),
+        marginal.study_prior_set(flagship_study, "enthusiastic"),
+        ("resected", "not_resected"),
+        "resected",
+        [t for t in _survival_terms(flagship_study)],
+    )
+    assert _structure_key(*args) in marginal._LOGP_CACHE
+    fresh = importance_log_marginal_likelihood(build_model(*args), draws=4000, seed=5)
+    assert shared["log_ml"] == pytest.approx(fresh["log_ml"], abs=1e-10)
+
+
+def _survival_terms(study):
+    from resurv.model.censoring import CensoringModel
+    from resurv.model.landmark_terms import ExactLandmark
+    from resurv.model.study_terms import study_terms
+
+    terms, _ = study_terms(study, CensoringModel.from_study(study, close=1999.0))
+    return [t for t in terms if isinstance(t, ExactLandmark)]

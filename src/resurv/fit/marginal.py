@@ -21,13 +21,14 @@ SD: the ratio posterior SD / prior SD of ``log k`` is reported with a plain stat
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
 
-from resurv.fit.build import build_model
+from resurv.fit.build import _structure_key, build_model
 from resurv.model.censoring import CensoringModel
 from resurv.model.families import get_family
 from resurv.model.hr_median_terms import HazardRatioTerm, MedianTerm
@@ -136,18 +137,19 @@ def smc_task(task: SMCTask) -> dict:
         for t in terms
         if isinstance(t, ExactLandmark | ApproxLandmark | HazardRatioTerm | MedianTerm)
     ]
-    model = build_model(
+    model_args = (
         get_family(task.family),
         study_prior_set(study, task.prior),
         tuple(a.id for a in study.arms),
         study.reference_arm,
         survival,
     )
+    model = build_model(*model_args)
     out = {"family": task.family, "prior": task.prior, "close": task.close}
     estimate = None
     if task.method == "importance":
         estimate = importance_log_marginal_likelihood(
-            model, draws=task.importance_draws, seed=task.seed
+            model, draws=task.importance_draws, seed=task.seed, key=_structure_key(*model_args)
         )
         if not estimate["ok"]:
             estimate = None  # unreliable weights: SMC below
@@ -244,7 +246,32 @@ def _log_mean_exp(log_w: np.ndarray) -> float:
     return float(top + np.log(np.mean(np.exp(log_w - top))))
 
 
-def importance_log_marginal_likelihood(model: pm.Model, *, draws: int = 4000, seed: int) -> dict:
+_LOGP_CACHE: dict = {}  # structure key -> (model, one, batch): hyperparameters and data swap in
+_LOGP_LOCK = threading.RLock()
+
+
+def _cached_flat_logp(model, key):
+    """:func:`_flat_logp` of a model, compiled once per structure ``key``; data swapped in."""
+    if key is None:
+        return _flat_logp(model)
+    entry = _LOGP_CACHE.get(key)
+    if entry is None:
+        one, batch, x0 = _flat_logp(model)
+        if len(_LOGP_CACHE) > 32:
+            _LOGP_CACHE.clear()
+        _LOGP_CACHE[key] = (model, one, batch)
+        return one, batch, x0
+    cached, one, batch = entry
+    for var in model.data_vars:
+        cached[var.name].set_value(var.get_value())
+    point = model.initial_point()
+    x0 = np.concatenate([np.ravel(point[v.name]) for v in cached.value_vars]).astype(float)
+    return one, batch, x0
+
+
+def importance_log_marginal_likelihood(
+    model: pm.Model, *, draws: int = 4000, seed: int, key=None
+) -> dict:
     r"""Log marginal likelihood of a PyMC model by importance sampling, with its checks.
 
     Parameters
@@ -254,6 +281,9 @@ def importance_log_marginal_likelihood(model: pm.Model, *, draws: int = 4000, se
     draws : int, default 4000
         Proposal draws of the final stage (a first stage of ``draws // 2`` fits it).
     seed : int
+    key : hashable, optional
+        The model's structure (:func:`resurv.fit.build._structure_key`): models of one
+        structure share the compiled log density, their data and hyperparameters swapped in.
 
     Returns
     -------
@@ -281,10 +311,15 @@ def importance_log_marginal_likelihood(model: pm.Model, *, draws: int = 4000, se
     Econometrica 1989;57:1317-39. Vehtari A, Simpson D, Gelman A, Yao Y, Gabry J. Pareto
     smoothed importance sampling. JMLR 2024;25(72):1-58.
     """
+    with _LOGP_LOCK:
+        return _importance(model, draws, seed, key)
+
+
+def _importance(model, draws, seed, key):
     from arviz_stats.base import array_stats
 
     rng = np.random.default_rng(seed)
-    one, batch, x0 = _flat_logp(model)
+    one, batch, x0 = _cached_flat_logp(model, key)
     mean, cov = _laplace(one, x0)
 
     def log_weights(x):
