@@ -6,7 +6,7 @@ patients, years, weakly informative priors), refitted to simulated data sets.
 (a) rebuild: build a ``pm.Model`` and call ``pm.sample`` for every data set. PyMC 6.4 samples
     with nutpie when it is installed (the sampler is read back from the result and printed),
     and ``pm.sample`` compiles the model again on every call.
-(b) compile once: ``resurv.fit.fit``, i.e. one ``nutpie.compile_pymc_model`` per structure,
+(b) compile once: ``resurv.fit.fit``, i.e. one ``resurv.fit.compile.compile_model`` per structure,
     then ``compiled.with_data(...)`` + ``nutpie.sample`` per data set, plus the diagnostics gate
     and derived groups.
 (c) raw swap: ``nutpie.sample(compiled.with_data(...))`` alone, to show what (b) adds.
