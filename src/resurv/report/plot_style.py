@@ -12,7 +12,6 @@ names failed fits in a caption. The public names are importable from
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -32,7 +31,6 @@ FAILED_MARK = "(failed diagnostics)"
 #: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 DPI = 110
-_PNG = {"format": "png", "dpi": DPI, "metadata": {"Software": None}}
 #: colours of the palette PNGs (line art with anti-aliasing needs no more; a third of the bytes)
 PNG_COLOURS = 256
 _RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
@@ -89,12 +87,22 @@ def _write_png(image: Image.Image, path) -> None:
     palette.save(path, format="png", optimize=True)
 
 
+def _pixels(fig: Figure) -> np.ndarray:
+    """Draw ``fig`` at :data:`DPI` and return its RGBA pixels, ``(height, width, 4)`` uint8.
+
+    The pixels ``fig.savefig(..., dpi=DPI)`` writes into a PNG, without encoding a PNG only to
+    decode it again: the same Agg renderer draws at the same resolution and the figure's own
+    face colour, as ``savefig`` does by default.
+    """
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.set_dpi(DPI)
+    fig.canvas.draw()
+    return np.array(fig.canvas.buffer_rgba())
+
+
 def _save(fig: Figure, path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, **_PNG)
-    buffer.seek(0)
-    with Image.open(buffer) as image:
-        _write_png(image, path)
+    _write_png(Image.fromarray(_pixels(fig)), path)
 
 
 # ------------------------------------------------------------------------------ log axes ---
