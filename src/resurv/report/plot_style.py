@@ -33,6 +33,8 @@ COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 DPI = 110
 #: colours of the palette PNGs (line art with anti-aliasing needs no more; a third of the bytes)
 PNG_COLOURS = 256
+#: zlib level of the PNGs
+PNG_COMPRESSION = 6
 _RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
 
 
@@ -80,11 +82,15 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _write_png(image: Image.Image, path) -> None:
-    """Write ``image`` as a palette PNG: deterministic (median cut), no metadata."""
+    """Write ``image`` as a palette PNG: deterministic (median cut), no metadata.
+
+    zlib's default level: level 9 (``optimize``) saves 6% of the bytes of these palette
+    images and takes eight times as long.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     palette = image.convert("RGB").quantize(PNG_COLOURS, method=Image.Quantize.MEDIANCUT)
-    palette.save(path, format="png", optimize=True)
+    palette.save(path, format="png", compress_level=PNG_COMPRESSION)
 
 
 def _pixels(fig: Figure) -> np.ndarray:
