@@ -2,10 +2,10 @@
 
 :data:`FAILED_MARK` marks a fit that failed its diagnostics, :data:`COLOURS` are the
 Okabe-Ito colours and :class:`Landmark` a printed landmark survival. :func:`fit_label` names
-a fit in plain words; :func:`_styled` draws a figure under the common font sizes,
-:func:`_figure` starts one, :func:`log_ticks` labels a log axis without overlapping labels,
-:func:`_save` writes it as a metadata-free, palette-quantised PNG and :func:`_failed_sentence`
-names failed fits in a caption. The public names are importable from
+a fit in plain words; :func:`_styled` draws a figure in matplotlib's default style under the
+common font sizes, :func:`_figure` starts one, :func:`log_ticks` labels a log axis without
+overlapping labels, :func:`_save` writes it as a metadata-free, palette-quantised PNG and
+:func:`_failed_sentence` names failed fits in a caption. The public names are importable from
 :mod:`resurv.report.plots`.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import matplotlib as mpl
+import matplotlib.style
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axis import Axis
@@ -65,11 +66,16 @@ def _num(x) -> str:
 
 
 def _styled(func):
-    """Draw ``func``'s figure under the module's font sizes (rcParams apply at draw time)."""
+    """Draw ``func``'s figure in matplotlib's default style with the module's font sizes.
+
+    The figures depend on no setting of the calling process: neither a user's style nor what
+    an imported library set for the whole process (preliz sets ``savefig.bbox``), so the
+    same results folder gives the same PNGs in any process (rcParams apply at draw time).
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with mpl.rc_context(_RC):
+        with mpl.style.context("default"), mpl.rc_context(_RC):
             return func(*args, **kwargs)
 
     return wrapper
