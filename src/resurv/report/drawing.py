@@ -213,7 +213,15 @@ class TraceDrawing:
 
 
 def _main() -> None:
-    """A helper process's entry: answers on a copy of stdout; anything printed goes to stderr."""
+    """A helper process's entry: answers on a copy of stdout; anything printed goes to stderr.
+
+    Once told to stop, the helper leaves at once (``os._exit``): every figure it drew is
+    written and closed, and the interpreter's teardown (a second, with the plotting libraries
+    loaded) would only keep the caller waiting.
+    """
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, answers)
+    answers.flush()
+    sys.stderr.flush()
+    os._exit(0)
