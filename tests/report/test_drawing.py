@@ -35,7 +35,8 @@ def test_a_helper_draws_the_same_files_and_captions_as_this_process(folder, tmp_
     here = _jobs(folder, tmp_path / "here")
     helped = _jobs(folder, tmp_path / "helped")
     expected = [draw_trace(job) for job in here]
-    with TraceDrawing(helped, workers=2) as traces:
+    with TraceDrawing(len(helped), workers=2) as traces:
+        traces.start(helped)
         deadline = time.monotonic() + 120
         while len(traces._open) == len(helped) and time.monotonic() < deadline:
             time.sleep(0.05)  # this process is busy elsewhere until a helper takes a figure
@@ -57,10 +58,34 @@ def test_write_report_gives_the_same_files_with_and_without_helpers(folder, tmp_
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
+def test_helpers_started_before_the_folder_exists_draw_its_trace_plots(folder, tmp_path):
+    """What the pipeline does: helpers import while the results are written, draw after."""
+    alone, early = tmp_path / "alone", tmp_path / "early"
+    shutil.copytree(folder, alone)
+    expected = write_report(alone, workers=1)
+    with TraceDrawing(4, workers=2) as traces:
+        shutil.copytree(folder, early)
+        written = write_report(early, traces=traces)
+    assert traces.helpers == 1
+    for a, b in zip(expected, written, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    with pytest.raises(RuntimeError, match="started already"):
+        traces.start([])
+
+
+def test_trace_plots_need_their_jobs_first():
+    with TraceDrawing(1, workers=1) as traces:
+        with pytest.raises(RuntimeError, match="call start"):
+            traces.captions()
+        traces.start([])
+        assert traces.captions() == []
+
+
 def test_a_figure_a_helper_cannot_draw_is_drawn_here_and_raises_here(tmp_path):
     job = TraceJob(zarr=tmp_path / "missing.zarr", target=tmp_path / "t.png", fit_key="k")
     with pytest.raises(FileNotFoundError, match="missing.zarr"):
-        with TraceDrawing([job, job], workers=2) as traces:
+        with TraceDrawing(2, workers=2) as traces:
+            traces.start([job, job])
             traces.captions()
 
 

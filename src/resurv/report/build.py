@@ -17,6 +17,7 @@ collapsed and the full tables are the CSV files in ``tables/``, linked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -91,15 +92,19 @@ def _trace_jobs(r: Results, folder: Path) -> list[TraceJob]:
 
 
 def _figures(
-    r: Results, folder: Path, workers: int | None = None
+    r: Results, folder: Path, workers: int | None = None, traces: TraceDrawing | None = None
 ) -> tuple[dict[str, Image], dict[str, Image]]:
     """Draw every figure the tables allow; return the main figures and the appendix by name.
 
     The trace plots are drawn by helper processes while this one draws the main figures
-    (see :class:`~resurv.report.drawing.TraceDrawing`); ``workers`` counts the processes.
+    (see :class:`~resurv.report.drawing.TraceDrawing`): those of ``traces`` if given, else
+    helpers started here; ``workers`` counts the processes.
     """
     jobs = _trace_jobs(r, folder)
-    with TraceDrawing(jobs, workers) as traces:
+    with contextlib.ExitStack() as stack:
+        if traces is None:
+            traces = stack.enter_context(TraceDrawing(len(jobs), workers))
+        traces.start(jobs)
         main = _main_figures(r, folder)
         captions = traces.captions()
     appendix = {
@@ -241,7 +246,9 @@ def _write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def write_report(results_dir, *, workers: int | None = None) -> list[Path]:
+def write_report(
+    results_dir, *, workers: int | None = None, traces: TraceDrawing | None = None
+) -> list[Path]:
     """Write ``figures/*.png``, ``report.md`` and ``report.html`` into a results folder.
 
     Parameters
@@ -254,6 +261,9 @@ def write_report(results_dir, *, workers: int | None = None) -> list[Path]:
         a helper process only for every
         :data:`~resurv.report.drawing.MIN_FIGURES_PER_HELPER` fits; 1 draws everything here.
         The files are the same whatever the number.
+    traces : resurv.report.drawing.TraceDrawing, optional
+        Helpers started earlier (entered, not yet started), to draw the trace plots instead
+        of helpers started here; ``workers`` is then not used.
 
     Returns
     -------
@@ -275,7 +285,7 @@ def write_report(results_dir, *, workers: int | None = None) -> list[Path]:
     r = load_results(results_dir)
     folder = confined(r.folder, "figures")
     folder.mkdir(exist_ok=True)
-    main, appendix = _figures(r, folder, workers)
+    main, appendix = _figures(r, folder, workers, traces)
     images = [*main.values(), *appendix.values()]
     written = {r.folder / im.file for im in images}
     for stale in folder.glob("*.png"):

@@ -160,25 +160,43 @@ class _Helper:
 
 
 class TraceDrawing:
-    """Draw trace plots in helpers, started on entry, while the caller draws something else.
+    """Trace plots drawn by helpers, started on entry, while the caller draws something else.
 
-    >>> with TraceDrawing(jobs, workers=2) as traces:  # doctest: +SKIP
+    ``figures`` is how many trace plots are expected (it sets how many helpers pay, see
+    :func:`helper_count`); the helpers import the plotting libraries as soon as they start,
+    so a caller that knows the number early (the pipeline, before writing the results
+    folder) can start them early and hand the jobs over later, with :meth:`start`.
+
+    >>> with TraceDrawing(len(jobs), workers=2) as traces:  # doctest: +SKIP
+    ...     traces.start(jobs)
     ...     draw_the_main_figures()
     ...     captions = traces.captions()
     """
 
-    def __init__(self, jobs: Sequence[TraceJob], workers: int | None = None):
-        self.jobs = list(jobs)
-        self.helpers = helper_count(len(self.jobs), workers)
+    def __init__(self, figures: int, workers: int | None = None):
+        self.helpers = helper_count(figures, workers)
+        self.jobs: list[TraceJob] = []
         self._lock = threading.Lock()
-        self._open = list(range(len(self.jobs)))  # taken by no process yet
+        self._given = threading.Event()  # the jobs are there, or drawing stopped
+        self._open: list[int] = []  # jobs taken by no process yet
         self._done: dict[int, str] = {}
         self._stopped = False
         self._running: list[_Helper] = []
         #: figures the helpers drew
         self.helped = 0
 
+    def start(self, jobs: Sequence[TraceJob]) -> None:
+        """Hand the jobs over: the helpers take them from the last."""
+        with self._lock:
+            if self._given.is_set():
+                raise RuntimeError("these trace plots were started already; start them once")
+            self.jobs = list(jobs)
+            self._open = list(range(len(self.jobs)))
+            self._given.set()
+
     def _take(self, *, last: bool = False) -> int | None:
+        if last:  # a helper, ready before the jobs are there
+            self._given.wait()
         with self._lock:
             if self._stopped or not self._open:
                 return None
@@ -194,6 +212,8 @@ class TraceDrawing:
 
     def captions(self) -> list[str]:
         """Draw every figure no helper has taken, wait for the others; captions in job order."""
+        if not self._given.is_set():
+            raise RuntimeError("no trace plots to draw: call start(jobs) first")
         while (i := self._take()) is not None:
             self._done[i] = draw_trace(self.jobs[i])
         self._close()
@@ -205,6 +225,7 @@ class TraceDrawing:
     def _close(self) -> None:
         with self._lock:
             self._stopped = True
+            self._given.set()  # a helper still waiting for jobs stops
         while self._running:
             self._running.pop().close()
 
