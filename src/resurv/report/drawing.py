@@ -108,6 +108,9 @@ def _job(message: dict) -> TraceJob:
 
 def _serve(jobs: BinaryIO, answers: BinaryIO) -> None:
     """A helper's loop: say it is ready (its imports done), then draw each job until ``null``."""
+    import arviz  # noqa: F401 - what trace_rank imports when it first draws, imported before
+    # saying ready: a helper started early has the time
+
     _send(answers, _READY)
     while (message := _receive(jobs)) is not None:
         try:
