@@ -13,6 +13,10 @@ self-contained HTML page (inline CSS, figures embedded as base64 data URIs, no s
 external links), so both files say the same thing. The page opens with the answer and the two
 figures that carry it; every figure sits in the section that discusses it; long tables are
 collapsed and the full tables are the CSV files in ``tables/``, linked.
+
+The trace plots, one per fit and most of the drawing, are drawn by helper processes while
+this one draws the main figures (:mod:`resurv.report.drawing`); the files are the same
+whichever process draws them.
 """
 
 from __future__ import annotations
