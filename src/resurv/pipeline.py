@@ -35,16 +35,19 @@ def run_study(
 ) -> RunOutcome:
     """Load, reanalyse and write a study's results folder atomically, with its report."""
     from resurv.report.build import write_report
+    from resurv.report.drawing import TraceDrawing
 
     path = Path(path)
     study = load_study(path)
     folder = Path(out) if out is not None else default_folder(study)
     check_destination(folder, force=force)  # before any fitting
     result = reanalyse(study, settings, executor=executor, progress=progress)
-    with atomic_folder(folder, force=force) as tmp:
+    # the helpers that draw the trace plots start now: they import the plotting libraries
+    # while this process writes the results folder
+    with atomic_folder(folder, force=force) as tmp, TraceDrawing(len(result.outcomes)) as traces:
         write_results(result, tmp, study_file=path)
         try:
-            write_report(tmp)
+            write_report(tmp, traces=traces)
         except OutputError:
             raise
     return RunOutcome(folder=folder, reanalysis=result)

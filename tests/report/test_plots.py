@@ -76,6 +76,24 @@ def test_png_bytes_are_reproducible(results, landmarks, tmp_path):
     assert b"Software" not in (tmp_path / "a.png").read_bytes()
 
 
+def test_pngs_do_not_depend_on_the_process_matplotlib_settings(results, landmarks, tmp_path):
+    """A user's style, or a library's setting for the whole process (preliz sets
+    savefig.bbox = "tight" when imported), changes no figure."""
+    import matplotlib as mpl
+
+    curves = of_fit(results.table("survival_curves"), PRIMARY)
+    sens = results.table("sensitivity")
+    plots.survival_curves(curves, tmp_path / "a.png", landmarks=landmarks)
+    plots.prior_sensitivity(sens, tmp_path / "c.png", primary=PRIMARY)
+    changed = {"savefig.bbox": "tight", "lines.linewidth": 4.0, "font.size": 14,
+               "axes.prop_cycle": mpl.cycler(color="km"), "figure.facecolor": "0.8"}  # fmt: skip
+    with mpl.rc_context(changed):
+        plots.survival_curves(curves, tmp_path / "b.png", landmarks=landmarks)
+        plots.prior_sensitivity(sens, tmp_path / "d.png", primary=PRIMARY)
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "c.png").read_bytes() == (tmp_path / "d.png").read_bytes()
+
+
 def test_hazard_ratio_forest_marks_failed_fits(results, tmp_path):
     path = tmp_path / "forest.png"
     caption = plots.hazard_ratio_forest(

@@ -423,7 +423,7 @@ def test_html_renders_in_chromium_with_every_image(folder, written, page, tmp_pa
 
 def test_html_stays_small_and_links_its_tables(folder, written, page):
     """Figures at screen resolution as palette PNGs; the data stay in tables/, linked."""
-    # the flagship's 12 fits give 1.65 MB (was 4.2 MB); these 4 fits must stay well below
+    # the flagship's 12 fits give 1.74 MB (was 4.2 MB); these 4 fits must stay well below
     assert len(page.encode()) < 1_000_000
     for path in written[2:]:
         assert path.stat().st_size < 250_000, path.name

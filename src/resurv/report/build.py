@@ -13,10 +13,15 @@ self-contained HTML page (inline CSS, figures embedded as base64 data URIs, no s
 external links), so both files say the same thing. The page opens with the answer and the two
 figures that carry it; every figure sits in the section that discusses it; long tables are
 collapsed and the full tables are the CSV files in ``tables/``, linked.
+
+The trace plots, one per fit and most of the drawing, are drawn by helper processes while
+this one draws the main figures (:mod:`resurv.report.drawing`); the files are the same
+whichever process draws them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -37,8 +42,9 @@ from resurv.report.blocks import (
     _to_markdown,
 )
 from resurv.report.blocks import Table as Table
+from resurv.report.drawing import TraceDrawing, TraceJob
 from resurv.report.results import NUMERIC_COLUMNS as NUMERIC_COLUMNS
-from resurv.report.results import TABLE_COLUMNS, Results, _open_posterior, load_results
+from resurv.report.results import TABLE_COLUMNS, Results, load_results
 from resurv.report.sections import (
     _audit_section,
     _comparison_section,
@@ -72,8 +78,49 @@ FIGURES = (
 )
 
 
-def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], dict[str, Image]]:
-    """Draw every figure the tables allow; return the main figures and the appendix by name."""
+def _trace_jobs(r: Results, folder: Path) -> list[TraceJob]:
+    """The trace plot of every fit whose posterior was saved, in run order."""
+    jobs = []
+    for f in r.fits:
+        k = f["fit_key"]
+        zarr = r.folder / "posterior" / f"{k}.zarr"
+        if zarr.exists():
+            jobs.append(
+                TraceJob(
+                    zarr=zarr, target=confined(folder, f"trace_rank_{safe_name(k)}.png"),
+                    fit_key=k, failed=k in r.failed,
+                    failures=tuple(str(x) for x in f.get("failures") or []),
+                )
+            )  # fmt: skip
+    return jobs
+
+
+def _figures(
+    r: Results, folder: Path, workers: int | None = None, traces: TraceDrawing | None = None
+) -> tuple[dict[str, Image], dict[str, Image]]:
+    """Draw every figure the tables allow; return the main figures and the appendix by name.
+
+    The trace plots are drawn by helper processes while this one draws the main figures
+    (see :class:`~resurv.report.drawing.TraceDrawing`): those of ``traces`` if given, else
+    helpers started here; ``workers`` counts the processes.
+    """
+    jobs = _trace_jobs(r, folder)
+    with contextlib.ExitStack() as stack:
+        if traces is None:
+            traces = stack.enter_context(TraceDrawing(len(jobs), workers))
+        traces.start(jobs)
+        main = _main_figures(r, folder)
+        captions = traces.captions()
+    appendix = {
+        job.fit_key: Image(f"figures/{job.target.name}", f"Trace and rank plots of {job.fit_key}",
+                           caption)
+        for job, caption in zip(jobs, captions, strict=True)
+    }  # fmt: skip
+    return main, appendix
+
+
+def _main_figures(r: Results, folder: Path) -> dict[str, Image]:
+    """Draw the main figures the tables allow, by name, in the order the page shows them."""
     landmarks, words, failed = _landmarks(r), r.fit_words(r.primary), r.primary in r.failed
     arms = {"arm_labels": r.arm_labels}
     drawn: dict[str, tuple[str, str]] = {}
@@ -134,19 +181,7 @@ def _figures(r: Results, folder: Path) -> tuple[dict[str, Image], dict[str, Imag
         )
         drawn["prior_vs_posterior"] = ("Prior vs posterior", caption)
     order = [k for k in FIGURES if k in drawn]
-    main = {k: Image(f"figures/{k}.png", *drawn[k]) for k in order}
-    appendix = {}
-    for f in r.fits:
-        k = f["fit_key"]
-        zarr = r.folder / "posterior" / f"{k}.zarr"
-        if zarr.exists():
-            target = path(f"trace_rank_{safe_name(k)}")
-            caption = plots.trace_rank(
-                _open_posterior(zarr), target, fit_key=k, failed=k in r.failed,
-                failures=[str(x) for x in f.get("failures") or []],
-            )  # fmt: skip
-            appendix[k] = Image(f"figures/{target.name}", f"Trace and rank plots of {k}", caption)
-    return main, appendix
+    return {k: Image(f"figures/{k}.png", *drawn[k]) for k in order}
 
 
 # -------------------------------------------------------------------------------- report ---
@@ -215,13 +250,24 @@ def _write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def write_report(results_dir) -> list[Path]:
+def write_report(
+    results_dir, *, workers: int | None = None, traces: TraceDrawing | None = None
+) -> list[Path]:
     """Write ``figures/*.png``, ``report.md`` and ``report.html`` into a results folder.
 
     Parameters
     ----------
     results_dir : str or path-like
         A folder written by ``resurv run`` (it holds ``run.json`` and ``tables/``).
+    workers : int, optional
+        Processes that may draw the figures, this one included: the others draw trace plots
+        while this one draws the main figures. Default: the cores this process may use, with
+        a helper process only for every
+        :data:`~resurv.report.drawing.MIN_FIGURES_PER_HELPER` fits; 1 draws everything here.
+        The files are the same whatever the number.
+    traces : resurv.report.drawing.TraceDrawing, optional
+        Helpers started earlier (entered, not yet started), to draw the trace plots instead
+        of helpers started here; ``workers`` is then not used.
 
     Returns
     -------
@@ -243,7 +289,7 @@ def write_report(results_dir) -> list[Path]:
     r = load_results(results_dir)
     folder = confined(r.folder, "figures")
     folder.mkdir(exist_ok=True)
-    main, appendix = _figures(r, folder)
+    main, appendix = _figures(r, folder, workers, traces)
     images = [*main.values(), *appendix.values()]
     written = {r.folder / im.file for im in images}
     for stale in folder.glob("*.png"):
@@ -257,10 +303,10 @@ def write_report(results_dir) -> list[Path]:
     return [md_path, html_path, *(r.folder / im.file for im in images)]
 
 
-def rebuild_report(results_dir) -> list[Path]:
+def rebuild_report(results_dir, *, workers: int | None = None) -> list[Path]:
     """Rebuild the report of a saved results folder without refitting (``resurv report``).
 
     Same as :func:`write_report`; raises :class:`~resurv.errors.OutputError` naming the
     missing file when ``results_dir`` is not a resurv results folder.
     """
-    return write_report(results_dir)
+    return write_report(results_dir, workers=workers)

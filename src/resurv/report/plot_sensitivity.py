@@ -251,6 +251,7 @@ def _prior_predictive_check(prior_predictive, sensitivity, **kwargs) -> tuple[Fi
     return fig, caption + _failed_sentence(failed)
 
 
+@_styled
 def prior_sensitivity(
     sensitivity: pd.DataFrame,
     path,
@@ -282,6 +283,7 @@ def prior_sensitivity(
     return caption
 
 
+@_styled
 def prior_predictive_check(
     prior_predictive: pd.DataFrame,
     sensitivity: pd.DataFrame,

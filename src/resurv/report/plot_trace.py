@@ -7,15 +7,13 @@ chain for the rank plots. All are importable from :mod:`resurv.report.plots`.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
-import matplotlib.image as mpimg
 import numpy as np
 import xarray as xr
 from PIL import Image
 
-from resurv.report.plot_style import _PNG, FAILED_MARK, _failed_sentence, _styled, _write_png
+from resurv.report.plot_style import FAILED_MARK, _failed_sentence, _pixels, _styled, _write_png
 
 __all__ = ["KEY_PARAMETERS", "RANK_DRAWS", "key_parameters", "trace_rank"]
 
@@ -45,19 +43,18 @@ def _render(pc, title: str | None = None) -> np.ndarray:
     fig = pc.viz["figure"].item()
     if title:
         fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, **_PNG)
+    pixels = _pixels(fig)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    buffer.seek(0)
-    return mpimg.imread(buffer, format="png")
+    return pixels
 
 
 def _stack(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack RGBA images top to bottom, padding the narrower ones on the right with white."""
     width = max(im.shape[1] for im in images)
     padded = [
-        np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=1.0) for im in images
+        np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=255) for im in images
     ]
     return np.concatenate(padded, axis=0)
 
@@ -125,7 +122,7 @@ def trace_rank(
         figure_kwargs={"figsize": (12.8, 3.2 * np.ceil(n_panels / 4)), "layout": "constrained"},
     )
     image = _stack([top_image, _render(rank, "Rank plots (fractional ranks, per chain)")])
-    _write_png(Image.fromarray(np.round(255 * image).astype(np.uint8)), path)
+    _write_png(Image.fromarray(image), path)
     caption = (
         f"Diagnostics of {fit_key} for {', '.join(names)}. Top: per-chain densities (left) and "
         "traces (right); chains that mix overlap. Bottom: rank plots - the difference between "

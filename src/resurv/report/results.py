@@ -183,8 +183,20 @@ def load_results(results_dir) -> Results:
 
 
 def _open_posterior(path: Path):
+    """Load what the trace plots of a saved fit read: its draws and its divergence flags.
+
+    The store's other groups (the other sampler statistics, the likelihood's constant data)
+    stay unread; a store without a posterior group is returned whole, for the caller to name
+    the groups it has.
+    """
     import xarray as xr
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
-        return xr.open_datatree(path, engine="zarr").load()
+        tree = xr.open_datatree(path, engine="zarr")
+        if "posterior" not in tree.children:
+            return tree.load()
+        groups = {"posterior": tree["posterior"].to_dataset()}
+        if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
+            groups["sample_stats"] = tree["sample_stats"].to_dataset()[["diverging"]]
+        return xr.DataTree.from_dict(groups).load()

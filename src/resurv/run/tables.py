@@ -10,6 +10,8 @@ the median.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -22,9 +24,26 @@ __all__ = [
 ]
 
 
-def model_comparison_table(result) -> pd.DataFrame:
-    """Per prior set and close: log marginal likelihoods, log Bayes factor, shape SD ratio."""
+def _prior_set_getter(study, prior_sets: Mapping | None):
+    """Return ``name -> prior set``, building each set at most once (from ``prior_sets`` first)."""
+    built = dict(prior_sets or {})
+
+    def get(name: str):
+        if name not in built:
+            built[name] = study_prior_set(study, name)
+        return built[name]
+
+    return get
+
+
+def model_comparison_table(result, *, prior_sets: Mapping | None = None) -> pd.DataFrame:
+    """Per prior set and close: log marginal likelihoods, log Bayes factor, shape SD ratio.
+
+    ``prior_sets`` maps prior set names to the sets already built for the study (each one
+    missing is built here, once).
+    """
     study = result.study
+    prior_set = _prior_set_getter(study, prior_sets)
     rows = []
     smc = {(r["family"], r["prior"], r["close"]): r for r in result.marginal}
     weibull = [o for o in result.outcomes if o.task.family == "weibull"]
@@ -46,27 +65,33 @@ def model_comparison_table(result) -> pd.DataFrame:
         ratio = np.nan
         if fit is not None and "log_shape" in fit.idata["posterior"]:
             post_sd = float(fit.idata["posterior"]["log_shape"].std())
-            prior_sd = study_prior_set(study, prior).log_shape.interval(0.6827)
+            prior_sd = prior_set(prior).log_shape.interval(0.6827)
             prior_sd = (prior_sd[1] - prior_sd[0]) / 2.0
             ratio = post_sd / prior_sd
         row["shape_sd_ratio"] = ratio
         row["shape_note"] = shape_note(ratio)
-        if not study_prior_set(study, prior).is_proper:
+        if not prior_set(prior).is_proper:
             row["shape_note"] += "; improper prior set: no marginal likelihood"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def prior_predictive_table(result, *, draws: int = 4000) -> pd.DataFrame:
-    """What each proper prior set and family implies for S(t), the HR and the median."""
+def prior_predictive_table(
+    result, *, draws: int = 4000, prior_sets: Mapping | None = None
+) -> pd.DataFrame:
+    """What each proper prior set and family implies for S(t), the HR and the median.
+
+    ``prior_sets`` as for :func:`model_comparison_table`.
+    """
     from resurv.study.schema import report_times
 
     study = result.study
+    prior_set = _prior_set_getter(study, prior_sets)
     arms = tuple(a.id for a in study.arms)
     frames = []
     pairs = sorted({(o.task.prior, o.task.family) for o in result.outcomes})
     for prior, family in pairs:
-        ps = study_prior_set(study, prior)
+        ps = prior_set(prior)
         if not ps.is_proper:
             continue
         table = prior_predictive(

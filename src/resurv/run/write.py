@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
+import zarr
 
 from resurv import __version__
 from resurv.compare.table import figure_kind
@@ -24,10 +26,11 @@ from resurv.run.values import FitOutcome, Reanalysis
 from resurv.study.schema import SurvivalFigure, report_times
 
 
-def _prior_posterior(result: Reanalysis, rng_seed: int) -> pd.DataFrame:
+def _prior_posterior(result: Reanalysis, rng_seed: int, prior_sets: dict) -> pd.DataFrame:
     study = result.study
     arms = tuple(a.id for a in study.arms)
     frames = []
+    prior_draws: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for o in result.outcomes:
         post = o.idata["posterior"].dataset
         thin = {}
@@ -50,16 +53,15 @@ def _prior_posterior(result: Reanalysis, rng_seed: int) -> pd.DataFrame:
                     }
                 )
             )
-        prior = get_prior_set(
-            o.task.prior,
-            hr_important=study.analysis.hr_important,
-            literature=study.analysis.literature,
-            time_unit=study.time_unit,
-        )
+        prior = prior_sets[o.task.prior]
         if prior.is_proper:
-            hz, k = sample_prior(
-                prior, o.task.family, arms, study.reference_arm, draws=1000, seed=rng_seed
-            )
+            # the same draws for every fit of a prior set and family (the sweep's closes)
+            pair = (o.task.prior, o.task.family)
+            if pair not in prior_draws:
+                prior_draws[pair] = sample_prior(
+                    prior, o.task.family, arms, study.reference_arm, draws=1000, seed=rng_seed
+                )
+            hz, k = prior_draws[pair]
             for i, arm in enumerate(arms):
                 frames.append(
                     pd.DataFrame(
@@ -85,6 +87,48 @@ def _prior_posterior(result: Reanalysis, rng_seed: int) -> pd.DataFrame:
                     )
                 )
     return pd.concat(frames, ignore_index=True)
+
+
+def _prior_sets(result: Reanalysis) -> dict:
+    """Each prior set of the run's fits, built once.
+
+    Building the literature set solves a maximum-entropy problem, and the tables ask for
+    every set several times.
+    """
+    study = result.study
+    names = dict.fromkeys(o.task.prior for o in result.outcomes)
+    return {
+        name: get_prior_set(
+            name,
+            hr_important=study.analysis.hr_important,
+            literature=study.analysis.literature,
+            time_unit=study.time_unit,
+        )
+        for name in names
+    }
+
+
+def _write_zarr(tree: xr.DataTree, path: Path) -> None:
+    """Write ``tree`` as a consolidated Zarr store at ``path``, which must not exist.
+
+    The store holds the same files ``tree.to_zarr(path)`` writes. It is built in memory and
+    consolidated once, for the whole tree, then written file by file: writing straight to
+    disk sends every one of the store's ~120 small files through zarr's event loop and
+    consolidates each group's metadata again, which made the posteriors the slowest part of
+    the results folder.
+    """
+    if path.exists():
+        raise FileExistsError(f"{path} exists; a posterior store is never written over.")
+    files: dict[str, Any] = {}
+    store = zarr.storage.MemoryStore(files)
+    with warnings.catch_warnings():  # zarr 3 notes that consolidated metadata is an extension
+        warnings.simplefilter("ignore", UserWarning)
+        tree.to_zarr(store, consolidated=False)
+        zarr.consolidate_metadata(store)
+    for key, buffer in files.items():
+        target = path / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(buffer.to_bytes())
 
 
 def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None = None) -> None:
@@ -151,7 +195,8 @@ def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None =
         pd.concat(hr_rows)[
             ["fit_key", "family", "prior", "close", "arm", "draw", "hazard_ratio"]
         ].to_csv(tables / "hazard_ratio_draws.csv", index=False, float_format="%.6g")
-    _prior_posterior(result, study.analysis.seed).to_csv(
+    prior_sets = _prior_sets(result)
+    _prior_posterior(result, study.analysis.seed, prior_sets).to_csv(
         tables / "prior_posterior.csv", index=False, float_format="%.6g"
     )
     primary = result.primary
@@ -179,16 +224,14 @@ def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None =
         )
     from resurv.run.tables import model_comparison_table, prior_predictive_table
 
-    model_comparison_table(result).to_csv(
+    model_comparison_table(result, prior_sets=prior_sets).to_csv(
         tables / "model_comparison.csv", index=False, float_format="%.6g"
     )
-    prior_predictive_table(result).to_csv(
+    prior_predictive_table(result, prior_sets=prior_sets).to_csv(
         tables / "prior_predictive.csv", index=False, float_format="%.6g"
     )
     for o in result.outcomes:
-        with warnings.catch_warnings():  # zarr 3 notes that consolidated metadata is an extension
-            warnings.simplefilter("ignore", UserWarning)
-            o.idata.to_zarr(folder / "posterior" / f"{o.task.key}.zarr")
+        _write_zarr(o.idata, folder / "posterior" / f"{o.task.key}.zarr")
     write_json(folder / "run.json", _run_json(result, study_file))
 
 
