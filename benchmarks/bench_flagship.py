@@ -15,7 +15,7 @@ The parts are timed from outside by wrapping functions in the child process (no 
 is edited); a part's time excludes the parts nested inside it:
 
 - compiling: ``resurv.fit.compile.compile_model`` (one per model structure);
-- sampling: ``nutpie.sample`` (NUTS);
+- sampling: ``resurv.fit.sampling._sample`` (nutpie's NUTS, to the returned trace);
 - enumerating: the audit (``resurv.audit.study_audit.audit``), the landmark graphs
   (``resurv.audit.landmark_dp.build_landmark_graph``) and the likelihood terms built from them
   (``resurv.model.study_terms.study_terms``);
@@ -78,10 +78,11 @@ class Timers:
 
 def child(workers: int, out: str, study: str) -> None:
     start = time.perf_counter()
-    import nutpie
+    import nutpie  # noqa: F401 - its import is timed with the others
 
     import resurv.audit.landmark_dp
     import resurv.fit.compile
+    import resurv.fit.sampling
     import resurv.pipeline
     import resurv.report.build
     import resurv.run.reanalysis
@@ -91,7 +92,7 @@ def child(workers: int, out: str, study: str) -> None:
     timers = Timers()
     if workers == 1:
         timers.wrap(resurv.fit.compile, "compile_model", "compiling")
-        timers.wrap(nutpie, "sample", "sampling")
+        timers.wrap(resurv.fit.sampling, "_sample", "sampling")
         timers.wrap(resurv.run.reanalysis, "audit", "enumerating")
         timers.wrap(resurv.audit.landmark_dp, "build_landmark_graph", "enumerating")
         timers.wrap(resurv.run.reanalysis, "study_terms", "enumerating")

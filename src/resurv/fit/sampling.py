@@ -99,7 +99,7 @@ def _check_settings(draws, tune, chains, cores, seed, target_accept, thresholds)
 def _sample(entry, arrays, *, draws, tune, chains, cores, seed, target_accept):
     import nutpie
 
-    return nutpie.sample(
+    sampler = nutpie.sample(
         entry.with_data(arrays),
         draws=draws,
         tune=tune,
@@ -109,7 +109,15 @@ def _sample(entry, arrays, *, draws, tune, chains, cores, seed, target_accept):
         target_accept=float(target_accept),
         save_warmup=False,
         progress_bar=False,
+        blocking=False,
     )
+    # nutpie's blocking call turns an interrupt into a partial trace (or an error when there
+    # is none yet); an interrupted fit must stop the run instead.
+    try:
+        return sampler.wait()
+    except KeyboardInterrupt:
+        sampler.cancel()
+        raise
 
 
 def _gated_variables(model, posterior) -> list[str]:
