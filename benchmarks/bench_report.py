@@ -17,7 +17,8 @@ shown (the machine's other load only ever adds time). The processes are warm in 
 those of the machine, not emptied.
 
 Run: ``python benchmarks/bench_report.py [--repeat 2] [--before main]
-[--reanalysis /tmp/resurv-bench-report/grazi2000.pkl]``.
+[--reanalysis FILE]`` (default: ``resurv-bench-report/grazi2000.pkl`` in the temporary
+folder).
 """
 
 from __future__ import annotations

@@ -67,8 +67,8 @@ def _cores() -> int:
 def helper_count(n_figures: int, workers: int | None = None) -> int:
     """Helper processes for ``n_figures`` trace plots when ``workers`` processes may draw.
 
-    ``workers`` counts this process too. Given, it is kept to (one helper per figure at most);
-    by default it is the cores this process may use, with a helper only for every
+    ``workers`` counts this process too. If given, it is honoured, with at most one helper per
+    figure; by default it is the cores this process may use, with a helper only for every
     :data:`MIN_FIGURES_PER_HELPER` figures.
     """
     if workers is not None:
@@ -142,8 +142,7 @@ class _Helper:
                 _send(process.stdin, _job_message(self.drawing.jobs[i]))
                 answer = _receive(process.stdout)
                 if "caption" in answer:  # else this process draws it again, and raises
-                    self.drawing._done[i] = str(answer["caption"])
-                    self.drawing.helped += 1
+                    self.drawing._finished(i, str(answer["caption"]))
             _send(process.stdin, None)
         except (EOFError, OSError, ValueError):  # ValueError: an answer that is not JSON
             pass  # the figure in hand stays unclaimed and this process draws it
@@ -204,6 +203,11 @@ class TraceDrawing:
             if self._stopped or not self._open:
                 return None
             return self._open.pop(-1 if last else 0)
+
+    def _finished(self, i: int, caption: str) -> None:
+        with self._lock:
+            self._done[i] = caption
+            self.helped += 1
 
     def __enter__(self) -> TraceDrawing:
         for _ in range(self.helpers):
