@@ -184,6 +184,13 @@ def test_model_comparison_states_the_bayes_factor_and_the_shape(markdown):
     assert "the data barely inform the Weibull shape" in section
 
 
+def test_model_comparison_says_how_the_marginal_likelihoods_were_estimated(markdown):
+    section = markdown.split("## Model comparison")[1].split("## Diagnostics")[0]
+    assert "MCSE of log BF" in section and "| 0.02 |" in section
+    assert "by importance sampling from a Student-t proposal" in section
+    assert "sequential Monte Carlo" not in section  # every estimate of the fixture is by IS
+
+
 @pytest.mark.parametrize(
     ("bf", "words"),
     [

@@ -154,6 +154,17 @@ def _shape_words(row: dict) -> str:
     return text + (" - the data cannot inform it, so the prior decides it" if ratio > 0.7 else "")
 
 
+def _method_words(methods: set) -> str:
+    words = (
+        "Marginal likelihoods (survival figures only) by importance sampling from a Student-t "
+        "proposal fitted to the posterior, checked by PSIS Pareto k; MCSE is their Monte Carlo "
+        "standard error"
+    )
+    if any("smc" in m for m in methods):
+        words += "; where Pareto k exceeded 0.7, by sequential Monte Carlo (no MCSE)"
+    return words + "."
+
+
 def _model_section(r: Results) -> list:
     blocks: list = [Heading(2, "Model comparison")]
     mc = r.table("model_comparison")
@@ -171,7 +182,12 @@ def _model_section(r: Results) -> list:
             "BF": np.exp(log_bf).map(_g),
             "shape SD ratio (posterior/prior)": mc["shape_sd_ratio"].map(_g),
         }
+        if "log_bf_mcse" in mc:  # results written before the MCSE was recorded lack it
+            columns["MCSE of log BF"] = mc["log_bf_mcse"].map(two)
         blocks.append(_tab(columns))
+        methods = set(mc["ml_method"].dropna()) if "ml_method" in mc else set()
+        if methods:
+            blocks.append(Para(_method_words(methods)))
         items = [
             f"{row['prior'].replace('_', ' ')} prior, close {row['close']}: Bayes factor Weibull "
             f"vs Exponential {_g(np.exp(row['log_bf_weibull_vs_exponential']))}, "
