@@ -46,17 +46,7 @@ def test_smc_log_marginal_likelihood_matches_the_exponential_gamma_closed_form()
     Gamma(a, b) prior gives the closed form above. SMC's estimate (two chains) must agree
     within 0.15 on the log scale: the Monte Carlo error of 1000 particles here is ~0.02-0.05.
     """
-    rng = np.random.default_rng(3)
-    time = rng.exponential(1 / 0.15, size=25)
-    cens = rng.uniform(2, 12, size=25)
-    event = time <= cens
-    time = np.minimum(time, cens)
-    d, total = event.sum(), time.sum()
-    exact = (
-        A * np.log(B) + special.gammaln(A + d) - special.gammaln(A) - (A + d) * np.log(B + total)
-    )
-    data = IndividualData(time, event, "only", arms=("only",))
-    model = build_model(get_family("exponential"), GAMMA_RATE, ("only",), "only", [data])
+    model, exact = _closed_form_case()
     per_chain = log_marginal_likelihood(model, draws=1000, chains=2, seed=11)
     assert len(per_chain) == 2 and np.all(np.isfinite(per_chain))
     assert np.mean(per_chain) == pytest.approx(exact, abs=0.15)

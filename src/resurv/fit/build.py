@@ -9,17 +9,19 @@ All are importable from :mod:`resurv.fit`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pymc as pm
 
+from resurv.fit import cache as _compile
 from resurv.model.families import SurvivalFamily, get_family
 from resurv.model.prior_values import PriorSet
 from resurv.model.priors import build_parameters, get_prior_set, prior_data, prior_structure
 from resurv.model.terms import Term
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "compile_structure", "structure_key"]
 
 
 def _resolve(family, prior, arms, reference_arm, terms, prior_kwargs=None):
@@ -89,6 +91,48 @@ def _structure_key(family, prior_set, arms, reference_arm, terms) -> tuple:
         reference_arm,
         tuple(t.structure() for t in terms),
     )
+
+
+def _compiled(family, prior_set, arms, reference_arm, terms):
+    """The compiled entry of a resolved model (built and compiled on a cache miss)."""
+    return _compile.get_compiled(
+        _structure_key(family, prior_set, arms, reference_arm, terms),
+        lambda: build_model(family, prior_set, arms, reference_arm, terms),
+        label=f"{family.name.capitalize()} model",
+    )
+
+
+def structure_key(
+    terms: Term | Sequence[Term],
+    *,
+    arms: Sequence[str],
+    reference_arm: str | None = None,
+    family: str | SurvivalFamily = "weibull",
+    prior: str | PriorSet = "weakly_informative",
+    prior_kwargs: Mapping[str, Any] | None = None,
+) -> tuple:
+    """The compile-cache key ``resurv.fit.fit`` uses for these arguments.
+
+    Fits with equal keys share one compiled model (see :mod:`resurv.fit.cache`).
+    """
+    return _structure_key(*_resolve(family, prior, arms, reference_arm, terms, prior_kwargs))
+
+
+def compile_structure(
+    terms: Term | Sequence[Term],
+    *,
+    arms: Sequence[str],
+    reference_arm: str | None = None,
+    family: str | SurvivalFamily = "weibull",
+    prior: str | PriorSet = "weakly_informative",
+    prior_kwargs: Mapping[str, Any] | None = None,
+) -> bool:
+    """Compile the model ``resurv.fit.fit`` would sample, without sampling; ``True`` if cached.
+
+    For a second process that fills the on-disk compile cache ahead of the fits
+    (:func:`resurv.fit.cache.background_compiles`).
+    """
+    return _compiled(*_resolve(family, prior, arms, reference_arm, terms, prior_kwargs))[1]
 
 
 def _data_arrays(terms, prior_set=None, family=None, arms=(), reference_arm=None):

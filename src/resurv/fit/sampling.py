@@ -29,8 +29,14 @@ import pymc as pm
 import xarray as xr
 
 from resurv.errors import FitError
-from resurv.fit import cache as _compile
-from resurv.fit.build import _data_arrays, _resolve, _structure_key, build_model
+from resurv.fit.build import (
+    _compiled,
+    _data_arrays,
+    _resolve,
+    build_model,
+    compile_structure,
+    structure_key,
+)
 from resurv.fit.diagnostics import DEFAULT_THRESHOLDS, check
 from resurv.fit.result import FitResult
 from resurv.model.families import SurvivalFamily
@@ -231,13 +237,8 @@ def fit(
     )
     _check_settings(draws, tune, chains, cores, seed, target_accept, thresholds)
     cores = int(cores or min(chains, os.cpu_count() or 1))
-    key = _structure_key(family, prior_set, arms, reference_arm, terms)
     try:
-        entry, hit = _compile.get_compiled(
-            key,
-            lambda: build_model(family, prior_set, arms, reference_arm, terms),
-            label=f"{family.name.capitalize()} model",
-        )
+        entry, hit = _compiled(family, prior_set, arms, reference_arm, terms)
     except (ValueError, TypeError, FitError):
         raise
     except Exception as exc:  # compilation errors surface with the model named
@@ -302,51 +303,6 @@ def fit(
         settings=settings,
         times=tuple(float(t) for t in times),
     )
-
-
-def structure_key(
-    terms: Term | Sequence[Term],
-    *,
-    arms: Sequence[str],
-    reference_arm: str | None = None,
-    family: str | SurvivalFamily = "weibull",
-    prior: str | PriorSet = "weakly_informative",
-    prior_kwargs: Mapping[str, Any] | None = None,
-) -> tuple:
-    """The compile-cache key :func:`fit` would use for these arguments.
-
-    Fits with equal keys share one compiled model (see :mod:`resurv.fit.cache`).
-    """
-    family, prior_set, arms, reference_arm, terms = _resolve(
-        family, prior, arms, reference_arm, terms, prior_kwargs
-    )
-    return _structure_key(family, prior_set, arms, reference_arm, terms)
-
-
-def compile_structure(
-    terms: Term | Sequence[Term],
-    *,
-    arms: Sequence[str],
-    reference_arm: str | None = None,
-    family: str | SurvivalFamily = "weibull",
-    prior: str | PriorSet = "weakly_informative",
-    prior_kwargs: Mapping[str, Any] | None = None,
-) -> bool:
-    """Compile the model :func:`fit` would sample, without sampling; ``True`` if it was cached.
-
-    For a second process that fills the on-disk compile cache ahead of the fits
-    (:func:`resurv.fit.cache.background_compiles`).
-    """
-    family, prior_set, arms, reference_arm, terms = _resolve(
-        family, prior, arms, reference_arm, terms, prior_kwargs
-    )
-    key = _structure_key(family, prior_set, arms, reference_arm, terms)
-    _, hit = _compile.get_compiled(
-        key,
-        lambda: build_model(family, prior_set, arms, reference_arm, terms),
-        label=f"{family.name.capitalize()} model",
-    )
-    return hit
 
 
 # -- model comparison ------------------------------------------------------------------------
