@@ -34,7 +34,7 @@ def run_study(
     progress: Callable[[int, int], None] | None = None,
 ) -> RunOutcome:
     """Load, reanalyse and write a study's results folder atomically, with its report."""
-    from resurv.report.build import write_report
+    from resurv.report.build import trace_jobs, write_report
     from resurv.report.drawing import TraceDrawing
 
     path = Path(path)
@@ -43,9 +43,14 @@ def run_study(
     check_destination(folder, force=force)  # before any fitting
     result = reanalyse(study, settings, executor=executor, progress=progress)
     # the helpers that draw the trace plots start now: they import the plotting libraries
-    # while this process writes the results folder
+    # while this process writes the posteriors, and draw while it writes the other tables
+    # and draws the main figures
     with atomic_folder(folder, force=force) as tmp, TraceDrawing(len(result.outcomes)) as traces:
-        write_results(result, tmp, study_file=path)
+
+        def start_traces(written: Path) -> None:
+            traces.start(trace_jobs(written))
+
+        write_results(result, tmp, study_file=path, posteriors_written=start_traces)
         try:
             write_report(tmp, traces=traces)
         except OutputError:

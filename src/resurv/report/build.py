@@ -55,7 +55,14 @@ from resurv.report.sections import (
 from resurv.report.sections import _bayes_factor_words as _bayes_factor_words
 from resurv.report.sensitivity import _sensitivity_section, _sensitivity_times
 
-__all__ = ["Results", "load_results", "plain_answer", "rebuild_report", "write_report"]
+__all__ = [
+    "Results",
+    "load_results",
+    "plain_answer",
+    "rebuild_report",
+    "trace_jobs",
+    "write_report",
+]
 
 
 # -------------------------------------------------------------------------------- figures ---
@@ -76,6 +83,16 @@ FIGURES = (
     "prior_predictive_check",
     "prior_vs_posterior",
 )
+
+
+def trace_jobs(results_dir) -> list[TraceJob]:
+    """The trace plots :func:`write_report` draws for a results folder, for an early start.
+
+    Needs only the posteriors, ``run.json`` and the diagnostics and sensitivity tables (see
+    ``posteriors_written`` of :func:`resurv.run.write.write_results`).
+    """
+    r = load_results(results_dir)
+    return _trace_jobs(r, confined(r.folder, "figures"))
 
 
 def _trace_jobs(r: Results, folder: Path) -> list[TraceJob]:

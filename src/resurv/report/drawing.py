@@ -188,9 +188,15 @@ class TraceDrawing:
         self.helped = 0
 
     def start(self, jobs: Sequence[TraceJob]) -> None:
-        """Hand the jobs over: the helpers take them from the last."""
+        """Hand the jobs over: the helpers take them from the last.
+
+        A caller may start the jobs early (the pipeline does, as soon as the posteriors are
+        saved); starting the same jobs again is then a no-op, other jobs an error.
+        """
         with self._lock:
             if self._given.is_set():
+                if list(jobs) == self.jobs:
+                    return
                 raise RuntimeError("these trace plots were started already; start them once")
             self.jobs = list(jobs)
             self._open = list(range(len(self.jobs)))
