@@ -300,11 +300,29 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"no such file: {exc.filename}. Give the path of an existing file.")
         return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - last resort: one paragraph, no traceback
+        if _interrupted(exc):
+            _error("interrupted; results that were already complete are untouched.")
+            return EXIT_INTERRUPTED
         _error(
             f"unexpected internal error ({type(exc).__name__}: {exc}). Earlier results are "
             "untouched. Please report it with the study file and the command you ran."
         )
         return EXIT_INTERNAL
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is or wraps an interrupt (Ctrl-C, or SIGTERM made one).
+
+    A compiled (Numba) function that an interrupt stops returns with the KeyboardInterrupt
+    pending, which Python raises as a SystemError caused by it.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

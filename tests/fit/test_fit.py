@@ -133,6 +133,7 @@ def test_result_records_data_and_settings(leukemia_exp, leukemia):
     # the gate covers the free parameters and the key derived quantities only
     gated = set(res.diagnostics.table.index)
     assert gated == {
+        "baseline_reference",  # the free baseline (here the log median, a Normal set)
         "log_median_reference",
         "log_hr[treated]",
         "log_hazard[control]",

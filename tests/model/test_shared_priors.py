@@ -1,15 +1,17 @@
 """The switched model: Normal and Flat prior sets in one compiled structure, same posterior.
 
 Reference: the native model of each prior set (its own distributions, no switches), built by
-the same code path tests/model/test_priors.py checks against scipy. With a Flat prior on
-``log lam[ref]`` the switched model moves in ``log_median_reference``, so its density is the
-native one times the Jacobian ``|d log lam / d log_median| = k``.
+the same code path tests/model/test_priors.py checks against scipy. The switched model's
+free baseline is on the set's own scale: the log median for the Normal sets, ``log lam[ref]``
+for the reference set's Weibull (for the Exponential the log median, ``log lam = log(log 2) -
+log median``, a shift with unit Jacobian).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytest
 
 from resurv.model.families import get_family
@@ -46,7 +48,7 @@ def model_of(prior_set, family, *, switched):
 def points(family, rng, n=6):
     out = []
     for _ in range(n):
-        p = {"log_median_reference": rng.normal(2.0, 1.0), "log_hr": rng.normal(0.0, 1.0, 1)}
+        p = {"baseline_reference": rng.normal(2.0, 1.0), "log_hr": rng.normal(0.0, 1.0, 1)}
         if family == "weibull":
             p["log_shape"] = rng.normal(0.0, 0.4)
         out.append(p)
@@ -67,15 +69,28 @@ def test_switched_model_has_the_native_posterior_density(family, name):
     dlogp_n = native.compile_dlogp(mode="FAST_COMPILE")
     flat_rate = prior_set.baseline.distribution == "Flat"
     for p in points(family, np.random.default_rng(7)):
-        k = np.exp(p.get("log_shape", 0.0))
         q = dict(p)
-        if flat_rate:  # native coordinates: log lam[ref]
-            q.pop("log_median_reference")
-            q["log_hazard_reference"] = np.log(np.log(2.0)) - k * p["log_median_reference"]
-        jacobian = np.log(k) if flat_rate else 0.0
-        assert logp_s(p) == pytest.approx(logp_n(q) + jacobian, rel=1e-12, abs=1e-12)
-        if not flat_rate:  # same coordinates: the same gradient
-            np.testing.assert_allclose(dlogp_s(p), dlogp_n(q), rtol=1e-11, atol=1e-12)
+        b = q.pop("baseline_reference")
+        if not flat_rate:
+            q["log_median_reference"] = b
+        elif family == "weibull":
+            q["log_hazard_reference"] = b
+        else:  # Exponential: b is the log median
+            q["log_hazard_reference"] = np.log(np.log(2.0)) - b
+        assert logp_s(p) == pytest.approx(logp_n(q), rel=1e-12, abs=1e-12)
+        grad_s, grad_n = dlogp_s(p), dlogp_n(q)
+        if flat_rate and family == "exponential":  # d/db = -d/d(log lam) for the shift
+            grad_n = grad_n * np.where(np.arange(grad_n.size) == 0, -1.0, 1.0)
+        np.testing.assert_allclose(grad_s, grad_n, rtol=1e-10, atol=1e-12)
+        median = pytensor.function(
+            switched.value_vars,
+            switched.replace_rvs_by_values([switched["log_median_reference"]])[0],
+            on_unused_input="ignore",
+            mode="FAST_COMPILE",
+        )
+        k = np.exp(p.get("log_shape", 0.0))
+        log_lam = b if flat_rate and family == "weibull" else np.log(np.log(2.0)) - k * b
+        assert median(**p) == pytest.approx((np.log(np.log(2.0)) - log_lam) / k, rel=1e-12)
 
 
 def test_flat_cancellation_leaves_exactly_the_likelihood():
@@ -83,7 +98,7 @@ def test_flat_cancellation_leaves_exactly_the_likelihood():
     prior_set = get_prior_set("reference", time_unit="weeks")
     switched = model_of(prior_set, "exponential", switched=True)
     logp = switched.compile_logp(mode="FAST_COMPILE")
-    p = {"log_median_reference": 2.3, "log_hr": np.array([-1.2])}
+    p = {"baseline_reference": 2.3, "log_hr": np.array([-1.2])}
     lam_c = np.log(2.0) / np.exp(2.3)
     lam = {"control": lam_c, "treated": lam_c * np.exp(-1.2)}
     expected = sum(
@@ -102,8 +117,8 @@ def test_one_structure_per_family_for_the_registry():
     data = [prior_data(s, "weibull", ARMS, "control") for s in sets]
     assert all(d.keys() == data[0].keys() for d in data)  # the same containers, other values
     reference = dict(zip(SETS, data, strict=False))["reference"]
-    assert reference["prior__log_median_reference__flat"] == 1.0
-    assert reference["prior__log_median_reference__rate_jacobian"] == 1.0
+    assert reference["prior__baseline_reference__flat"] == 1.0
+    assert reference["prior__baseline_reference__on_log_rate"] == 1.0
     assert reference["prior__log_hr__flat"] == 1.0
 
 

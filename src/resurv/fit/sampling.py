@@ -129,7 +129,7 @@ def _sample(entry, arrays, *, draws, tune, chains, cores, seed, target_accept):
 def _gated_variables(model, posterior) -> list[str]:
     """Free parameters and the key derived quantities (not every Deterministic)."""
     names = [rv.name for rv in model.free_RVs]
-    names += ["log_hazard", "hazard_ratio", "shape"]
+    names += ["log_median_reference", "log_hazard", "hazard_ratio", "shape"]
     return [n for n in dict.fromkeys(names) if n in posterior.data_vars]
 
 

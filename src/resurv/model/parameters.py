@@ -123,8 +123,9 @@ def build_parameters(
         Hold the priors' parameters in ``pm.Data`` containers (named as the keys of
         :func:`prior_data`), so that one compiled model serves every prior set of the same
         :func:`prior_structure`. Normal and Flat sets then share one model, whose free
-        baseline variable is ``log_median_reference`` whatever the set's scale (see
-        :mod:`resurv.model.shared_priors`); with False each set builds its own variables.
+        baseline variable is ``baseline_reference``, on the set's own scale, with the
+        deterministic ``log_median_reference`` (see :mod:`resurv.model.shared_priors`);
+        with False each set builds its own variables.
 
     Returns
     -------
@@ -159,10 +160,9 @@ def build_parameters(
 
     switched = hyperparameters_as_data and switchable(prior_set)
     if switched:  # one compiled model for the Normal and Flat sets
-        base, log_hr = switched_parameters(
-            prior_set, PRIOR_DATA_PREFIX, log_shape=log_shape, has_hr=bool(others)
+        log_lam_ref, log_hr = switched_parameters(
+            prior_set, PRIOR_DATA_PREFIX, log_shape=log_shape, k=k, has_hr=bool(others)
         )
-        log_lam_ref = np.log(np.log(2.0)) - k * base
     else:
         base_var = BASELINE_VARIABLES[prior_set.baseline_scale]
         base = prior_set.baseline.to_pymc(base_var, data_prefix=prefix(base_var))

@@ -10,25 +10,25 @@ difference switched by data.
 
 The switched model
 ------------------
-Its free variables are those of the Normal sets (``log_median_reference``, ``log_hr`` and,
-for the Weibull, ``log_shape``) with Normal distributions whose parameters are data, plus a
-``pm.Potential`` named :data:`POTENTIAL`::
+Its free variables are :data:`BASELINE` (the reference arm's baseline on the prior set's own
+scale), ``log_hr`` and, for the Weibull, ``log_shape``, with Normal distributions whose
+parameters are data, plus a ``pm.Potential`` named :data:`POTENTIAL`::
 
-    - flat_baseline * log N(log_median_reference | mu_b, sigma_b)
-    + rate_jacobian * log k
-    - flat_hr       * sum log N(log_hr | mu_hr, sigma_hr)
+    log lam[ref] = on_log_rate * b + (1 - on_log_rate) * (log(log 2) - k * b)
+    potential    = - flat_baseline * log N(b | mu_b, sigma_b)
+                   - flat_hr       * sum log N(log_hr | mu_hr, sigma_hr)
 
-For a Normal set the switches are 0 and the model is the Normal set's model. For a set with a
-Flat baseline the first line cancels the Normal density exactly (the same graph evaluated
-twice, so ``x - x = 0`` in floating point, gradient included), leaving a flat density on
-``log_median_reference``. A Flat prior on ``log lam[ref] = log(log 2) - k log_median[ref]``
-is, in the coordinates ``(log_median_reference, log_shape)``, the density
-``|d log lam / d log_median| = k`` (Weibull; 1 for the Exponential): that is the second
-line, with ``rate_jacobian = 1`` for a Flat prior on the log rate and 0 for a Flat prior on
-the log median. The third line does the same for ``log_hr``. The posterior is therefore
-exactly the one of the native parameterisation; only the coordinates NUTS moves in differ
-(``log_median_reference`` instead of ``log_hazard_reference``). The Normal parameters of a
-cancelled density are placeholders (mean 0, SD 1).
+with ``b`` = :data:`BASELINE`. For a Normal set (a Normal prior on the log median) the
+switches are 0 and the model is that set's native model, in the same coordinates. A set with
+a Flat baseline cancels the Normal density exactly (the same graph evaluated twice, so
+``x - x = 0`` in floating point, gradient included), leaving a flat density on ``b``; with
+``on_log_rate = 1`` (the reference set: Flat on ``log lam[ref]``) ``b`` *is* ``log lam[ref]``,
+so the model is again the native one, coordinates included. The coordinates matter to NUTS:
+with few events the flat posterior is far better conditioned in ``log lam`` than in the log
+median, where the Weibull's reference fit of the flagship diverged. The line for ``log_hr``
+does the same for a Flat prior on the log hazard ratio. The Normal parameters of a
+cancelled density are placeholders (mean 0, SD 1). The model adds the deterministic
+``log_median_reference`` (``(log(log 2) - log lam[ref]) / k``) whatever the scale.
 
 The forward-sampling view of a switched model with a Flat prior is not its prior: PyMC
 ignores potentials when it draws from a model, so an improper set must never be sampled
@@ -44,10 +44,19 @@ import pytensor.tensor as pt
 
 from resurv.model.prior_values import Prior, PriorSet
 
-__all__ = ["POTENTIAL", "STRUCTURE", "switchable", "switched_data", "switched_parameters"]
+__all__ = [
+    "BASELINE",
+    "POTENTIAL",
+    "STRUCTURE",
+    "switchable",
+    "switched_data",
+    "switched_parameters",
+]
 
 #: name of the model's potential that switches the Normal densities off
 POTENTIAL = "prior__improper"
+#: the free baseline variable of a switched model (log median or log rate of the reference arm)
+BASELINE = "baseline_reference"
 #: the structure tag of a switched model (in place of the baseline and log_hr distributions)
 STRUCTURE = "Normal|Flat"
 
@@ -84,16 +93,16 @@ def switched_data(
     """The data of the baseline and ``log_hr`` priors of a switched model, by container name.
 
     ``with_hr``: the model has non-reference arms; ``with_shape``: a free shape (Weibull),
-    without which the Jacobian switch has nothing to multiply and is left out.
+    without which the scale switch changes nothing (``k = 1``) and is left out.
     """
     kind = _baseline_kind(prior_set)
     if kind is None or not switchable(prior_set):
         raise ValueError(f"prior set {prior_set.name!r} cannot be switched: {prior_set}")
-    base = f"{prefix}log_median_reference__"
+    base = f"{prefix}{BASELINE}__"
     out = {base + n: v for n, v in _normal_params(prior_set.baseline, kind != "normal")}
     out[base + "flat"] = float(kind != "normal")
     if with_shape:
-        out[base + "rate_jacobian"] = float(kind == "flat_rate")
+        out[base + "on_log_rate"] = float(kind == "flat_rate")
     if with_hr:
         flat_hr = prior_set.log_hr.distribution == "Flat"
         hr = f"{prefix}log_hr__"
@@ -103,12 +112,13 @@ def switched_data(
 
 
 def switched_parameters(
-    prior_set: PriorSet, prefix: str, *, log_shape, has_hr: bool
+    prior_set: PriorSet, prefix: str, *, log_shape, k, has_hr: bool
 ) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
-    """Create ``log_median_reference``, ``log_hr`` (if ``has_hr``) and the potential.
+    """Create :data:`BASELINE`, ``log_hr`` (if ``has_hr``), the potential and the median.
 
-    ``log_shape`` is the model's log shape variable (None for the Exponential). Returns the
-    two variables; ``log_hr`` has dims ``"comparison"``, which the caller has added.
+    ``log_shape`` and ``k`` are the model's log shape variable and shape (None and 1 for the
+    Exponential). Returns ``log lam[ref]`` and ``log_hr`` (dims ``"comparison"``, which the
+    caller has added).
     """
     data = {
         name: pm.Data(name, value)
@@ -116,12 +126,15 @@ def switched_parameters(
             prior_set, prefix, with_hr=has_hr, with_shape=log_shape is not None
         ).items()
     }
-    base = f"{prefix}log_median_reference__"
+    base = f"{prefix}{BASELINE}__"
     mu, sigma = data[base + "mu"], data[base + "sigma"]
-    log_median = pm.Normal("log_median_reference", mu=mu, sigma=sigma)
-    improper = -data[base + "flat"] * pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), log_median)
-    if log_shape is not None:
-        improper = improper + data[base + "rate_jacobian"] * log_shape
+    b = pm.Normal(BASELINE, mu=mu, sigma=sigma)
+    improper = -data[base + "flat"] * pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), b)
+    log_lam_ref = np.log(np.log(2.0)) - k * b
+    if log_shape is not None:  # for the Exponential the two scales are the same up to a sign
+        on_rate = data[base + "on_log_rate"]
+        log_lam_ref = on_rate * b + (1.0 - on_rate) * log_lam_ref
+    pm.Deterministic("log_median_reference", (np.log(np.log(2.0)) - log_lam_ref) / k)
     log_hr = None
     if has_hr:
         hr = f"{prefix}log_hr__"
@@ -130,4 +143,4 @@ def switched_parameters(
         density = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), log_hr)
         improper = improper - data[hr + "flat"] * pt.sum(density)
     pm.Potential(POTENTIAL, improper)
-    return log_median, log_hr
+    return log_lam_ref, log_hr
