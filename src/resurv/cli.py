@@ -125,6 +125,7 @@ def _cmd_run(args) -> int:
         force=args.force,
         settings=settings,
         progress=Progress("fits", quiet=args.quiet),
+        trace_plots=args.traces,
     )
     _say(args, outcome.summary_text())
     return EXIT_OK if outcome.all_passed else EXIT_DIAGNOSTICS
@@ -133,7 +134,7 @@ def _cmd_run(args) -> int:
 def _cmd_report(args) -> int:
     from resurv.report import rebuild_report
 
-    paths = rebuild_report(args.results)
+    paths = rebuild_report(args.results, trace_plots=args.traces)
     _say(args, "report written: " + ", ".join(str(p) for p in paths))
     return EXIT_OK
 
@@ -240,10 +241,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the sweep over the censoring assumptions",
     )
+    p.add_argument(
+        "--traces",
+        choices=("key", "all"),
+        default="key",
+        help="trace plots of the primary prior set's fits and failed fits (key, default) or "
+        "of every fit (all)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = add("report", "Rebuild report.md and report.html from saved results, without refitting.")
     p.add_argument("results", type=Path, help="a results folder written by 'resurv run'")
+    p.add_argument(
+        "--traces",
+        choices=("key", "all"),
+        default="key",
+        help="trace plots of the primary prior set's fits and failed fits (key, default) or "
+        "of every fit (all)",
+    )
     p.set_defaults(func=_cmd_report)
 
     p = add("simulate", "Simulation-based calibration and interval coverage for a study's design.")

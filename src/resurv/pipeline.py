@@ -32,8 +32,13 @@ def run_study(
     settings: RunSettings | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trace_plots: str = "key",
 ) -> RunOutcome:
-    """Load, reanalyse and write a study's results folder atomically, with its report."""
+    """Load, reanalyse and write a study's results folder atomically, with its report.
+
+    ``trace_plots`` says which fits get trace plots in the report (``"key"`` or ``"all"``,
+    see :func:`resurv.report.build.traced_fits`).
+    """
     from resurv.report.build import trace_jobs, write_report
     from resurv.report.drawing import TraceDrawing
 
@@ -45,14 +50,21 @@ def run_study(
     # the helpers that draw the trace plots start now: they import the plotting libraries
     # while this process writes the posteriors, and draw while it writes the other tables
     # and draws the main figures
-    with atomic_folder(folder, force=force) as tmp, TraceDrawing(len(result.outcomes)) as traces:
+    primary = result.primary.task
+    expected = sum(
+        trace_plots == "all"
+        or o.status != "ok"
+        or (o.task.prior, o.task.close) == (primary.prior, primary.close)
+        for o in result.outcomes
+    )
+    with atomic_folder(folder, force=force) as tmp, TraceDrawing(expected) as traces:
 
         def start_traces(written: Path) -> None:
-            traces.start(trace_jobs(written))
+            traces.start(trace_jobs(written, trace_plots))
 
         write_results(result, tmp, study_file=path, posteriors_written=start_traces)
         try:
-            write_report(tmp, traces=traces)
+            write_report(tmp, traces=traces, trace_plots=trace_plots)
         except OutputError:
             raise
     return RunOutcome(folder=folder, reanalysis=result)
