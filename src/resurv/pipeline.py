@@ -40,7 +40,7 @@ def run_study(
     see :func:`resurv.report.build.traced_fits`).
     """
     from resurv.report.build import trace_jobs, write_report
-    from resurv.report.drawing import TraceDrawing
+    from resurv.report.drawing import TraceDrawing, usable_cores
 
     path = Path(path)
     study = load_study(path)
@@ -57,7 +57,10 @@ def run_study(
         or (o.task.prior, o.task.close) == (primary.prior, primary.close)
         for o in result.outcomes
     )
-    with atomic_folder(folder, force=force) as tmp, TraceDrawing(expected) as traces:
+    # started this early, a helper's imports are paid while the posteriors are written, so
+    # one pays even for the two or three trace plots of the default report
+    workers = min(2, usable_cores())
+    with atomic_folder(folder, force=force) as tmp, TraceDrawing(expected, workers) as traces:
 
         def start_traces(written: Path) -> None:
             traces.start(trace_jobs(written, trace_plots))
