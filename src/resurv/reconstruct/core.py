@@ -1,0 +1,133 @@
+"""``resurv.reconstruct``: every digitised curve of a study reconstructed, with its accuracy.
+
+:func:`reconstruct` reads the ``[[curve]]`` tables of a study, runs Guyot et al.'s algorithm
+on each (:func:`~resurv.reconstruct.guyot.guyot`, with the total events where printed),
+reports the accuracy table (:mod:`~resurv.reconstruct.accuracy`) and, when asked, draws
+plausible reconstructions (:mod:`~resurv.reconstruct.plausible`) for the pooled posterior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+
+from resurv.errors import StudyError
+from resurv.reconstruct.accuracy import Accuracy, accuracy
+from resurv.reconstruct.guyot import PseudoData
+from resurv.reconstruct.plausible import plausible_reconstructions, reconstruct_curve
+from resurv.study import Study, load_study
+from resurv.study.digitised import DigitisedCurve
+
+__all__ = ["ArmReconstruction", "Reconstruction", "reconstruct"]
+
+#: seed of the plausible reconstructions when none is given (the study's default seed)
+DEFAULT_SEED = 20000
+
+
+@dataclass(frozen=True)
+class ArmReconstruction:
+    """One arm: the digitised curve, Guyot's reconstruction, its accuracy, plausible ones."""
+
+    curve: DigitisedCurve
+    pseudo: PseudoData
+    accuracy: Accuracy
+    plausible: tuple[PseudoData, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """The reconstructions of every digitised curve of a study, in file order."""
+
+    study: Study
+    arms: tuple[ArmReconstruction, ...]
+    seed: int
+
+    def arm(self, arm_id: str) -> ArmReconstruction:
+        """The reconstruction of one arm."""
+        for a in self.arms:
+            if a.curve.arm == arm_id:
+                return a
+        raise KeyError(f"no curve for arm {arm_id!r}; curves: {[a.curve.arm for a in self.arms]}")
+
+    def ipd(self) -> pd.DataFrame:
+        """Pseudo-individual data of every arm: ``arm``, ``time``, ``event``."""
+        frames = [a.pseudo.frame(a.curve.arm) for a in self.arms]
+        return pd.concat(frames, ignore_index=True)[["arm", "time", "event"]]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per arm: RMSE, maximum error, deaths, censored, printed total events."""
+        rows = [{"arm": a.curve.arm, "n": a.pseudo.n, **a.accuracy.summary()} for a in self.arms]
+        return pd.DataFrame(rows)
+
+    def intervals(self) -> pd.DataFrame:
+        """Per arm and at-risk interval: printed and reconstructed at risk, deaths, censored."""
+        frames = [a.accuracy.intervals.assign(arm=a.curve.arm) for a in self.arms]
+        df = pd.concat(frames, ignore_index=True)
+        return df[["arm", *[c for c in df.columns if c != "arm"]]]
+
+    def plausible_ipd(self) -> pd.DataFrame:
+        """Every plausible reconstruction: ``draw``, ``arm``, ``time``, ``event``."""
+        frames = [
+            p.frame(a.curve.arm).assign(draw=m)
+            for a in self.arms
+            for m, p in enumerate(a.plausible)
+        ]
+        if not frames:
+            return pd.DataFrame(columns=["draw", "arm", "time", "event"])
+        return pd.concat(frames, ignore_index=True)[["draw", "arm", "time", "event"]]
+
+
+def reconstruct(
+    study: Study | str | PathLike[str],
+    *,
+    plausible: int = 0,
+    seed: int | None = None,
+) -> Reconstruction:
+    """Reconstruct pseudo-individual data from every digitised curve of a study.
+
+    Parameters
+    ----------
+    study : Study or path
+        A study (or its file) with ``[[curve]]`` tables (``models/README.md``).
+    plausible : int, default 0
+        Plausible reconstructions to draw per arm (for :func:`resurv.reconstruct.pooled_fit`).
+    seed : int, optional
+        Seed of the plausible reconstructions (default: the study's ``analysis.seed``).
+
+    Returns
+    -------
+    Reconstruction
+
+    Raises
+    ------
+    StudyError
+        When the study has no digitised curve (field ``curve``), or for bad input.
+
+    Examples
+    --------
+    >>> rec = reconstruct("tests/fixtures/curves/leukemia.toml")  # doctest: +SKIP
+    >>> rec.summary()  # doctest: +SKIP
+    """
+    if not isinstance(study, Study):
+        study = load_study(study)
+    if not study.curves:
+        raise StudyError(
+            "curve",
+            "received no [[curve]] table; allowed: one or more digitised curves. Add a "
+            '[[curve]] table per arm with arm = "..." and points = "file.csv" (schema in '
+            "models/README.md).",
+        )
+    if isinstance(plausible, bool) or not isinstance(plausible, int) or plausible < 0:
+        raise ValueError(f"plausible must be an integer >= 0; received {plausible!r}")
+    seed = study.analysis.seed if seed is None else int(seed)
+    children = np.random.SeedSequence(seed).spawn(len(study.curves))
+    arms = []
+    for curve, child in zip(study.curves, children, strict=True):
+        pseudo = reconstruct_curve(curve)
+        acc = accuracy(pseudo, total_events=curve.total_events)
+        draws = plausible_reconstructions(curve, plausible, seed=child) if plausible else ()
+        arms.append(ArmReconstruction(curve, pseudo, acc, draws))
+    return Reconstruction(study, tuple(arms), seed)
