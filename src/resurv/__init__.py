@@ -74,6 +74,9 @@ _EXPORTS = {
     "comparison_table": "resurv.compare",
     "write_report": "resurv.report",
     "rebuild_report": "resurv.report",
+    # published Kaplan-Meier curves
+    "reconstruct": "resurv.reconstruct",
+    "pooled_fit": "resurv.reconstruct",
     # many fits
     "run_tasks": "resurv.parallel",
     "local_executor": "resurv.parallel",

@@ -37,6 +37,10 @@ _EPILOG = {
         "example:\n  resurv simulate models/grazi2000.toml --replicates 200 --workers 2\n"
         "  (interrupted? run the same command again: finished replicates are kept)"
     ),
+    "reconstruct": (
+        "example:\n  resurv reconstruct tests/fixtures/curves/leukemia.toml --plausible 20\n"
+        "  (writes ipd.csv, accuracy.csv, intervals.csv and run.json)"
+    ),
 }
 
 
@@ -159,6 +163,28 @@ def _cmd_simulate(args) -> int:
     return EXIT_OK if outcome.passed else EXIT_DIAGNOSTICS
 
 
+def _cmd_reconstruct(args) -> int:
+    from resurv.reconstruct import reconstruct
+    from resurv.reconstruct.write import write_reconstruction
+
+    rec = reconstruct(args.study, plausible=args.plausible, seed=args.seed)
+    out = args.out or Path("results") / f"{rec.study.id}-reconstruction"
+    write_reconstruction(rec, out, force=args.force)
+    _say(args, rec.summary().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    _say(args, f"reconstruction written to {out}")
+    return EXIT_OK
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -256,6 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prior", default="weakly_informative", help="a proper prior set")
     p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = add("reconstruct", "Reconstruct pseudo-individual data from digitised Kaplan-Meier curves.")
+    p.add_argument("study", type=Path, help="study file with [[curve]] tables")
+    p.add_argument("--out", type=Path, help="folder (default results/<study id>-reconstruction)")
+    p.add_argument("--plausible", type=_non_negative_int, default=0,
+                   help="plausible reconstructions to draw per arm (default 0)")  # fmt: skip
+    p.add_argument("--seed", type=_seed, help="seed of the plausible reconstructions")
+    p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
+    p.set_defaults(func=_cmd_reconstruct)
     return parser
 
 

@@ -31,10 +31,12 @@ from resurv.reconstruct.core import ArmReconstruction, Reconstruction, reconstru
 from resurv.reconstruct.digitise import at_risk_table, digitise, monotone_curve, non_increasing
 from resurv.reconstruct.guyot import PseudoData, guyot
 from resurv.reconstruct.plausible import perturb, plausible_reconstructions, reconstruct_curve
+from resurv.reconstruct.pool import PooledFit, pooled_fit
 
 __all__ = [
     "Accuracy",
     "ArmReconstruction",
+    "PooledFit",
     "PseudoData",
     "Reconstruction",
     "accuracy",
@@ -46,6 +48,7 @@ __all__ = [
     "non_increasing",
     "perturb",
     "plausible_reconstructions",
+    "pooled_fit",
     "reconstruct",
     "reconstruct_curve",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from resurv.errors import StudyError
+from resurv.model.censoring import CensoringModel
 from resurv.reconstruct.accuracy import Accuracy, accuracy
 from resurv.reconstruct.guyot import PseudoData
 from resurv.reconstruct.plausible import plausible_reconstructions, reconstruct_curve
@@ -93,7 +94,9 @@ def reconstruct(
     study : Study or path
         A study (or its file) with ``[[curve]]`` tables (``models/README.md``).
     plausible : int, default 0
-        Plausible reconstructions to draw per arm (for :func:`resurv.reconstruct.pooled_fit`).
+        Plausible reconstructions to draw per arm (for :func:`resurv.reconstruct.pooled_fit`);
+        a curve with neither at-risk table nor total events draws its censoring from the
+        study's ``[censoring]`` model.
     seed : int, optional
         Seed of the plausible reconstructions (default: the study's ``analysis.seed``).
 
@@ -124,10 +127,13 @@ def reconstruct(
         raise ValueError(f"plausible must be an integer >= 0; received {plausible!r}")
     seed = study.analysis.seed if seed is None else int(seed)
     children = np.random.SeedSequence(seed).spawn(len(study.curves))
+    censoring = CensoringModel.from_study(study)
     arms = []
     for curve, child in zip(study.curves, children, strict=True):
         pseudo = reconstruct_curve(curve)
         acc = accuracy(pseudo, total_events=curve.total_events)
-        draws = plausible_reconstructions(curve, plausible, seed=child) if plausible else ()
+        draws = ()
+        if plausible:
+            draws = plausible_reconstructions(curve, plausible, seed=child, censoring=censoring)
         arms.append(ArmReconstruction(curve, pseudo, acc, draws))
     return Reconstruction(study, tuple(arms), seed)

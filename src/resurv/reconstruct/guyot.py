@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PseudoData", "guyot"]
+__all__ = ["PseudoData", "guyot", "invert_with_censoring"]
 
 #: corrections of the censoring guess per interval before the algorithm settles for the best
 MAX_ITERATIONS = 200
@@ -201,6 +201,29 @@ def guyot(
 
     times, events = _patients(t, deaths, np.concatenate(cens_times), int(rn[0]))
     return PseudoData(times, events, t, s, deaths, cens, nhat[:k], km, interval, rt, rn)
+
+
+def invert_with_censoring(time, survival, n: int, censor_times) -> PseudoData:
+    """Invert the Kaplan-Meier product for a curve without at-risk table or total events.
+
+    ``censor_times`` holds one potential censoring time per patient (drawn from the study's
+    censoring model, :mod:`resurv.model.censoring`); a patient still alive at his time leaves
+    the risk set there, and the deaths at each point follow from the drop in survival and
+    the patients then at risk, as in :func:`guyot`. Patients alive at the last point are
+    censored there.
+    """
+    t = np.asarray(time, dtype=float)
+    s = np.asarray(survival, dtype=float)
+    if t.size == 0 or t[0] > 0.0 or s[0] < 1.0:
+        t, s = np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
+    ct = np.sort(np.asarray(censor_times, dtype=float))
+    ct = ct[ct < t[-1]]
+    outcome = _run_interval(t, s, 0, t.size - 1, int(n), ct, _State(), first=True)
+    d, c, nh, kmv, _, kept = outcome
+    times, events = _patients(t, d, kept, int(n))
+    interval = np.zeros(t.size, dtype=int)
+    return PseudoData(times, events, t, s, d, c, nh, kmv, interval, np.array([0.0]),
+                      np.array([int(n)]))  # fmt: skip
 
 
 @dataclass

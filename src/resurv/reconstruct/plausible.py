@@ -6,7 +6,12 @@ places censorings at assumed times. A plausible reconstruction redraws both: eve
 time and survival are perturbed by a normal draw with the stated standard deviations and made
 monotone again (:func:`~resurv.reconstruct.digitise.monotone_curve`), the numbers-at-risk
 table and the total events are kept (they are printed as integers), and the censorings of
-each interval are placed uniformly at random within it. Analysing every plausible
+each interval are placed uniformly at random within it. When the paper prints neither an
+at-risk table nor the total events, the curve does not identify the censoring at all
+(Guyot's algorithm then assumes none); a plausible reconstruction then draws every patient's
+censoring time from the study's censoring model (``[censoring]``: uniform entry, close, loss
+rate; :class:`~resurv.model.censoring.CensoringModel`) and inverts the curve with it
+(:func:`~resurv.reconstruct.guyot.invert_with_censoring`). Analysing every plausible
 reconstruction and pooling the posteriors with equal weights (:mod:`resurv.reconstruct.pool`)
 carries the reconstruction's uncertainty into the result, as multiple imputation carries
 missing data: the spread between reconstructions adds to the spread within each.
@@ -16,8 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from resurv.model.censoring import CensoringModel
 from resurv.reconstruct.digitise import monotone_curve
-from resurv.reconstruct.guyot import PseudoData, guyot
+from resurv.reconstruct.guyot import PseudoData, guyot, invert_with_censoring
 from resurv.study.digitised import DigitisedCurve
 
 __all__ = ["perturb", "plausible_reconstructions", "reconstruct_curve"]
@@ -46,7 +52,11 @@ def perturb(curve: DigitisedCurve, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 def plausible_reconstructions(
-    curve: DigitisedCurve, draws: int, *, seed: int | np.random.SeedSequence
+    curve: DigitisedCurve,
+    draws: int,
+    *,
+    seed: int | np.random.SeedSequence,
+    censoring: CensoringModel | None = None,
 ) -> tuple[PseudoData, ...]:
     """``draws`` plausible reconstructions of one curve (same seed, same reconstructions).
 
@@ -58,6 +68,9 @@ def plausible_reconstructions(
         ratio (the between-reconstruction variance is estimated from them).
     seed : int or numpy.random.SeedSequence
         Each reconstruction gets its own child stream.
+    censoring : CensoringModel, optional
+        Used only for a curve with neither an at-risk table nor total events (see above);
+        without it such a curve is reconstructed with no censoring, as Guyot's algorithm does.
     """
     if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
         raise ValueError(f"draws must be an integer >= 1; received {draws!r}")
@@ -66,6 +79,10 @@ def plausible_reconstructions(
     for child in seq.spawn(int(draws)):
         rng = np.random.default_rng(child)
         t, s = perturb(curve, rng)
+        if censoring is not None and curve.risk_time is None and curve.total_events is None:
+            potential = censoring.sample(rng, curve.n)
+            out.append(invert_with_censoring(t, s, curve.n, potential))
+            continue
         out.append(
             guyot(
                 t,
