@@ -29,7 +29,7 @@ from resurv.reconstruct.accuracy import Accuracy, accuracy
 from resurv.reconstruct.conjugate import exponential_posterior
 from resurv.reconstruct.core import ArmReconstruction, Reconstruction, reconstruct
 from resurv.reconstruct.digitise import at_risk_table, digitise, monotone_curve, non_increasing
-from resurv.reconstruct.guyot import PseudoData, guyot
+from resurv.reconstruct.guyot import PseudoData, guyot, invert_with_censoring
 from resurv.reconstruct.plausible import perturb, plausible_reconstructions, reconstruct_curve
 from resurv.reconstruct.pool import PooledFit, pooled_fit
 
@@ -44,6 +44,7 @@ __all__ = [
     "digitise",
     "exponential_posterior",
     "guyot",
+    "invert_with_censoring",
     "monotone_curve",
     "non_increasing",
     "perturb",

@@ -117,11 +117,12 @@ def guyot(
     In interval :math:`i` (points :math:`l_i \dots u_i`, at-risk :math:`r_i` at its start and
     :math:`r_{i+1}` at the next), the first guess of censorings is
     :math:`c_i = \mathrm{round}(r_i S(l_{i+1}) / S(l_i) - r_{i+1})`. With the censorings spread
-    over :math:`[t_{l_i}, t_{l_{i+1}})`, the deaths at point :math:`j` are
+    over the interval of the at-risk table, the deaths at point :math:`j` are
     :math:`d_j = \mathrm{round}(\hat n_j (1 - S_j / \hat S_{\text{last}}))`, where
     :math:`\hat S_{\text{last}}` is the reconstructed KM at the previous point with a death,
-    and :math:`\hat n_{j+1} = \hat n_j - d_j - c_j`. The guess is corrected by
-    :math:`\hat n_{l_{i+1}} - r_{i+1}` until they agree. The last interval's censorings are
+    and :math:`\hat n_{j+1} = \hat n_j - d_j - c_j`. The guess is corrected by the
+    difference between the patients left at the next at-risk time and :math:`r_{i+1}` until
+    they agree. The last interval's censorings are
     set from ``total_events`` (corrected until the total deaths agree) or from the average
     censorings per unit time of the earlier intervals (none, when there are no earlier
     intervals), as in Guyot et al. (2012), section "Methods".
@@ -159,26 +160,27 @@ def guyot(
     cens_times: list[np.ndarray] = [np.empty(0)] * m
     state = _State()
 
+    start = int(rn[0])  # patients entering the interval: the printed count once it is met
     for i in range(m):
         lo, up = lower[i], upper[i]
         last_interval = i == m - 1
-        end_time = t[lower[i + 1]] if not last_interval else t[-1]
+        end_time = rt[i + 1] if not last_interval else t[-1]
         if not last_interval:
             s_next = s[lower[i + 1]]
-            guess = rn[i] * s_next / max(s[lo], 1e-12) - rn[i + 1]
+            guess = start * s_next / max(s[lo], 1e-12) - rn[i + 1]
             n_cens = max(int(round(guess)), 0)
         elif total_events is None:
             done = sum(len(c) for c in cens_times[:i])
             span = rt[i] - rt[0]
             rate = done / span if i > 0 and span > 0 else 0.0
-            n_cens = min(int(round(rate * (t[-1] - rt[i]))), int(rn[i]))
+            n_cens = min(int(round(rate * (t[-1] - rt[i]))), start)
         else:
             n_cens = 0
         best = None
         for _ in range(MAX_ITERATIONS):
             trial = state.copy()
-            ct = _censor_times(t[lo], end_time, n_cens, rng, closed=last_interval)
-            outcome = _run_interval(t, s, lo, up, rn[i], ct, trial, first=i == 0)
+            ct = _censor_times(rt[i], end_time, n_cens, rng, closed=last_interval)
+            outcome = _run_interval(t, s, lo, up, start, ct, trial, first=i == 0)
             d, c, nh, kmv, n_end, _ = outcome
             if not last_interval:
                 miss = n_end - rn[i + 1]
@@ -190,10 +192,10 @@ def guyot(
             if best is None or abs(miss) < abs(best[0]):
                 best = (miss, n_cens, ct, outcome, trial)
             step = n_cens + miss
-            if miss == 0 or step < 0 or step > rn[i] or step == n_cens:
+            if miss == 0 or step < 0 or step > start or step == n_cens:
                 break
             n_cens = step
-        _, n_cens, _, (d, c, nh, kmv, _, ct), trial = best
+        _, n_cens, _, (d, c, nh, kmv, start, ct), trial = best
         deaths[lo : up + 1], cens[lo : up + 1] = d, c
         nhat[lo : up + 1], km[lo : up + 1] = nh, kmv
         cens_times[i] = ct
@@ -248,20 +250,29 @@ def _censor_times(start, end, count, rng, *, closed):
 
 
 def _run_interval(t, s, lo, up, at_start, ct, state: _State, *, first: bool):
-    """Deaths and censorings at points ``lo..up`` given the interval's censoring times."""
+    """Deaths and censorings at points ``lo..up`` given the interval's censoring times.
+
+    A censoring before a point's time leaves the risk set before that point's deaths; one at
+    the same time leaves after them (the Kaplan-Meier convention). ``c[j]`` counts the
+    censorings in ``[t_j, t_{j+1})`` (those before the interval's first point count there).
+    """
     size = up - lo + 1
-    edges = np.append(t[lo + 1 : up + 1], np.inf)
-    # censorings in [t_j, t_{j+1}); in the last interval one at t[-1] stays at the last point
-    idx = np.clip(np.searchsorted(edges, ct, side="right"), 0, size - 1)
-    c = np.bincount(idx, minlength=size)
-    kept = []
+    c = np.zeros(size, dtype=int)
     d = np.zeros(size, dtype=int)
     nh = np.zeros(size, dtype=int)
     kmv = np.ones(size)
     at = int(at_start)
+    kept: list[float] = []
+    queue = list(np.sort(ct))
     for j in range(size):
-        nh[j] = at
         point = lo + j
+        while queue and queue[0] < t[point]:
+            x = queue.pop(0)
+            if at > 0:
+                at -= 1
+                kept.append(x)
+                c[max(j - 1, 0)] += 1
+        nh[j] = at
         if (first and j == 0) or at <= 0 or state.km_last <= 0:
             dj = 0
         else:
@@ -271,11 +282,13 @@ def _run_interval(t, s, lo, up, at_start, ct, state: _State, *, first: bool):
             state.km_last *= 1.0 - dj / at
             state.total_deaths += dj
         d[j], kmv[j] = dj, state.km_last
-        cj = min(int(c[j]), at - dj)
-        c[j] = cj
-        kept.append(ct[idx == j][:cj])
-        at -= dj + cj
-    return d, c, nh, kmv, at, np.concatenate(kept) if kept else np.empty(0)
+        at -= dj
+    for x in queue:
+        if at > 0:
+            at -= 1
+            kept.append(x)
+            c[size - 1] += 1
+    return d, c, nh, kmv, at, np.asarray(kept, dtype=float)
 
 
 def _patients(t, deaths, cens_times, n0):

@@ -27,6 +27,7 @@ from resurv.study.digitised import (
     DigitisedCurve,
     ReadingError,
 )
+from resurv.study.schema import MAX_ARM_N
 
 __all__ = ["parse_curves"]
 
@@ -186,7 +187,7 @@ def _at_risk(value: Any, path: str, sizes: tuple[int, ...]) -> tuple[tuple, tupl
         if not isinstance(row, list) or len(row) != 2:
             raise fail(at, show(row), "a row [time, number at risk]", "E.g. [10, 12].")
         ti = real(row[0], f"{at}.time", ge=0.0)
-        ni = integer(row[1], f"{at}.n", 0, max(sizes), "Give the printed number at risk.")
+        ni = integer(row[1], f"{at}.n", 0, MAX_ARM_N, "Give the printed number at risk.")
         if i == 0 and ti != 0.0:
             fix = "Start the table with the arm size at time 0, e.g. [0, 21]."
             raise fail(f"{at}.time", _fmt(ti), "0 in the first row", fix)
