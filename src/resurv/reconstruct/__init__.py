@@ -31,7 +31,6 @@ from resurv.reconstruct.core import ArmReconstruction, Reconstruction, reconstru
 from resurv.reconstruct.digitise import at_risk_table, digitise, monotone_curve, non_increasing
 from resurv.reconstruct.guyot import PseudoData, guyot, invert_with_censoring
 from resurv.reconstruct.plausible import perturb, plausible_reconstructions, reconstruct_curve
-from resurv.reconstruct.pool import PooledFit, pooled_fit
 
 __all__ = [
     "Accuracy",
@@ -53,6 +52,15 @@ __all__ = [
     "reconstruct",
     "reconstruct_curve",
 ]
+
+
+def __getattr__(name: str):
+    # the pooled fit needs PyMC: imported on first use, so `resurv reconstruct` starts fast
+    if name in ("PooledFit", "pooled_fit"):
+        from resurv.reconstruct import pool
+
+        return getattr(pool, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _CallableModule(types.ModuleType):

@@ -42,7 +42,9 @@ class CoverageSettings:
 
     ``reading_time`` and ``reading_survival`` are the reading error's standard deviations
     (months, probability); ``risk_step`` the spacing of the printed at-risk table;
-    ``landmark`` the time of the landmark survival whose coverage is checked.
+    ``landmark`` the time of the landmark survival whose coverage is checked. The censoring
+    is ``U(0, followup)``; the pooled analysis assumes potential follow-up
+    ``U(assumed_min_followup, followup)`` (0: the true model; larger: a wrong assumption).
     """
 
     replicates: int = 200
@@ -57,14 +59,16 @@ class CoverageSettings:
     plausible: int = 30
     draws: int = 2000
     landmark: float = 12.0
+    assumed_min_followup: float = 0.0
     prob: float = 0.9
     seed: int = 2012
 
 
 def _censoring(s: CoverageSettings) -> CensoringModel:
-    """The simulation's censoring, ``C ~ U(0, followup)``, as a study's censoring model."""
-    years = s.followup / 12.0
-    return CensoringModel(2000.0, 2000.0 + years, 2000.0 + years, time_unit="months")
+    """The assumed censoring, ``U(assumed_min_followup, followup)``, as a censoring model."""
+    close = 2000.0 + s.followup / 12.0
+    last_entry = close - s.assumed_min_followup / 12.0
+    return CensoringModel(2000.0, last_entry, close, time_unit="months")
 
 
 def _interval(x: np.ndarray, prob: float) -> tuple[float, float]:
