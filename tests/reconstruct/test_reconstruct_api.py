@@ -56,7 +56,7 @@ def test_cli_writes_the_tables(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [
         "accuracy.csv", "intervals.csv", "ipd.csv", "plausible_ipd.csv", "run.json"]  # fmt: skip
     ipd = pd.read_csv(out / "ipd.csv")
-    assert ipd.groupby("arm")["event"].sum().to_dict() == {"mp6": 9, "placebo": 21}
+    assert ipd.groupby("arm")["event"].sum().to_dict() == {"control": 21, "treated": 9}
     acc = pd.read_csv(out / "accuracy.csv")
     assert list(acc.columns) == ["arm", "n", "rmse", "max_error", "deaths", "censored",
                                  "total_events"]  # fmt: skip
@@ -70,11 +70,11 @@ def test_cli_writes_the_tables(tmp_path, capsys):
 
 
 def test_cli_bad_curve_exits_2_naming_the_row(tmp_path, capsys):
-    text = LEUKEMIA.read_text().replace('points = "leukemia_mp6.csv"',
+    text = LEUKEMIA.read_text().replace('points = "leukemia_treated.csv"',
                                         "points = [[0, 1.0], [5, 0.8], [6, 0.9]]")  # fmt: skip
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
-    (tmp_path / "leukemia_placebo.csv").write_bytes((CURVES / "leukemia_placebo.csv").read_bytes())
+    (tmp_path / "leukemia_control.csv").write_bytes((CURVES / "leukemia_control.csv").read_bytes())
     assert main(["reconstruct", str(bad), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "curve[1].points[2].survival: received 0.9 after 0.8" in err

@@ -38,7 +38,7 @@ def full_data(name: str) -> pd.DataFrame:
 
     if name == "leukemia":
         d = pd.read_csv(REFERENCE / "gehan.csv")
-        return pd.DataFrame({"arm": np.where(d.treat == "6-MP", "mp6", "placebo"),
+        return pd.DataFrame({"arm": np.where(d.treat == "6-MP", "treated", "control"),
                              "time": d.time, "event": d.cens})  # fmt: skip
     if name == "veteran":
         d = pd.read_csv(REFERENCE / "veteran.csv")

@@ -5,12 +5,12 @@
 # to the first (Efron ties, R's default) with its 95% CI, and each arm's KM median.
 library(survival)
 sets <- list(
-  leukemia = within(read.csv("gehan.csv"), {event <- cens; arm <- ifelse(treat == "6-MP", "mp6", "placebo")}),
+  leukemia = within(read.csv("gehan.csv"), {event <- cens; arm <- ifelse(treat == "6-MP", "treated", "control")}),
   veteran = within(read.csv("veteran.csv"), {event <- status; arm <- ifelse(trt == 1, "standard", "test")}),
   lung = within(read.csv("lung.csv"), {event <- as.integer(status == 2); arm <- ifelse(sex == 1, "male", "female")}),
   gbsg2 = within(read.csv("gbsg2.csv"), {event <- cens; arm <- ifelse(horTh == "yes", "tamoxifen", "none")})
 )
-reference <- c(leukemia = "placebo", veteran = "standard", lung = "male", gbsg2 = "none")
+reference <- c(leukemia = "control", veteran = "standard", lung = "male", gbsg2 = "none")
 rows <- list()
 for (name in names(sets)) {
   d <- sets[[name]]

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from resurv.errors import StudyError
-from resurv.model.censoring import CensoringModel
 from resurv.reconstruct.accuracy import Accuracy, accuracy
 from resurv.reconstruct.guyot import PseudoData
 from resurv.reconstruct.plausible import plausible_reconstructions, reconstruct_curve
@@ -127,7 +126,11 @@ def reconstruct(
         raise ValueError(f"plausible must be an integer >= 0; received {plausible!r}")
     seed = study.analysis.seed if seed is None else int(seed)
     children = np.random.SeedSequence(seed).spawn(len(study.curves))
-    censoring = CensoringModel.from_study(study)
+    censoring = None
+    if plausible:  # PyTensor is imported only when censoring may have to be drawn
+        from resurv.model.censoring import CensoringModel
+
+        censoring = CensoringModel.from_study(study)
     arms = []
     for curve, child in zip(study.curves, children, strict=True):
         pseudo = reconstruct_curve(curve)

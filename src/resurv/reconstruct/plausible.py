@@ -19,12 +19,16 @@ missing data: the spread between reconstructions adds to the spread within each.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from resurv.model.censoring import CensoringModel
 from resurv.reconstruct.digitise import monotone_curve
 from resurv.reconstruct.guyot import PseudoData, guyot, invert_with_censoring
 from resurv.study.digitised import DigitisedCurve
+
+if TYPE_CHECKING:
+    from resurv.model.censoring import CensoringModel
 
 __all__ = ["perturb", "plausible_reconstructions", "reconstruct_curve"]
 
