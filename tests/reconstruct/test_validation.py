@@ -116,3 +116,16 @@ def test_reconstruction_reproduces_the_curve_and_the_counts(name):
         # the reading error is 0.005 in survival: the curve is met to within a few of it
         assert a.accuracy.rmse < 0.02
         assert abs(a.accuracy.deaths - a.curve.total_events) <= 0.02 * a.pseudo.n + 1
+
+
+if __name__ == "__main__":  # the README's table: python tests/reconstruct/test_validation.py
+    table = pd.DataFrame([comparison(name) for name in DATASETS])
+    print("| data set | HR full (R coxph) | HR reconstructed | median full (ref / other) | "
+          "median reconstructed (ref / other) |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for r in table.itertuples():
+        print(
+            f"| {r.dataset} | {r.hr_full:.3f} | {r.hr_reconstructed:.3f} | "
+            f"{r.median_reference_full:g} / {r.median_other_full:g} | "
+            f"{r.median_reference_reconstructed:.1f} / {r.median_other_reconstructed:.1f} |"
+        )
