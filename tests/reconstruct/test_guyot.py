@@ -139,3 +139,17 @@ def test_noisy_readings_keep_every_patient(seed):
     assert r.n == n
     assert np.all(r.time > 0) and set(np.unique(r.event)) <= {0, 1}
     assert np.all(np.diff(r.km) <= 1e-12)
+
+
+def test_accuracy_table_lists_every_printed_at_risk_row():
+    """A printed row whose interval holds no digitised point is still shown, and met."""
+    from tests_paths import CURVES
+
+    from resurv.reconstruct import reconstruct
+
+    rec = reconstruct(CURVES / "leukemia.toml")
+    table = rec.intervals().query("arm == 'treated'")
+    curve = rec.arm("treated").curve
+    assert table["start"].tolist() == list(curve.risk_time)  # includes week 25 (no point)
+    assert table["at_risk_reconstructed"].tolist() == list(curve.risk_n)
+    assert table["deaths"].sum() == 9 and table["censored"].sum() == 12

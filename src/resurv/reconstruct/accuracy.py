@@ -50,19 +50,31 @@ class Accuracy:
                 "censored": self.censored, "total_events": self.total_events}  # fmt: skip
 
 
-def accuracy(pseudo: PseudoData, *, total_events: int | None = None) -> Accuracy:
-    """Compare a reconstruction with its digitised curve (see the module docstring)."""
+def accuracy(
+    pseudo: PseudoData,
+    *,
+    total_events: int | None = None,
+    risk_time=None,
+    risk_n=None,
+) -> Accuracy:
+    """Compare a reconstruction with its digitised curve (see the module docstring).
+
+    ``risk_time``, ``risk_n``: the printed at-risk table, one row per printed time (default:
+    the rows the reconstruction used, which leaves out rows without a digitised point).
+    """
     km = km_survival_at(pseudo.time, pseudo.event, pseudo.point_time)
     diff = km - pseudo.point_survival
     rows = []
-    ends = np.append(pseudo.risk_time[1:], np.inf)
-    for i, (start, end) in enumerate(zip(pseudo.risk_time, ends, strict=True)):
+    times = pseudo.risk_time if risk_time is None else np.asarray(risk_time, dtype=float)
+    counts = pseudo.risk_n if risk_n is None else np.asarray(risk_n, dtype=int)
+    ends = np.append(times[1:], np.inf)
+    for i, (start, end) in enumerate(zip(times, ends, strict=True)):
         inside = (pseudo.time >= start) & (pseudo.time < end)
         rows.append(
             {
                 "start": float(start),
                 "end": float(end) if np.isfinite(end) else float(pseudo.point_time[-1]),
-                "at_risk_printed": int(pseudo.risk_n[i]),
+                "at_risk_printed": int(counts[i]),
                 "at_risk_reconstructed": int(np.sum(pseudo.time >= start)),
                 "deaths": int(np.sum(inside & (pseudo.event == 1))),
                 "censored": int(np.sum(inside & (pseudo.event == 0))),

@@ -134,7 +134,8 @@ def reconstruct(
     arms = []
     for curve, child in zip(study.curves, children, strict=True):
         pseudo = reconstruct_curve(curve)
-        acc = accuracy(pseudo, total_events=curve.total_events)
+        acc = accuracy(pseudo, total_events=curve.total_events, risk_time=curve.risk_time,
+                       risk_n=curve.risk_n)  # fmt: skip
         draws = ()
         if plausible:
             draws = plausible_reconstructions(curve, plausible, seed=child, censoring=censoring)
