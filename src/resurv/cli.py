@@ -39,7 +39,9 @@ _EPILOG = {
     ),
     "reconstruct": (
         "example:\n  resurv reconstruct tests/fixtures/curves/leukemia.toml --plausible 20\n"
-        "  (writes ipd.csv, accuracy.csv, intervals.csv and run.json)"
+        "  resurv reconstruct tests/fixtures/curves/leukemia.toml --fit --force\n"
+        "  (writes ipd.csv, accuracy.csv, intervals.csv and run.json; with --fit also the\n"
+        "  pooled posterior, posterior.csv, and each reconstruction's fit, fits.csv)"
     ),
 }
 
@@ -164,14 +166,30 @@ def _cmd_simulate(args) -> int:
 
 
 def _cmd_reconstruct(args) -> int:
+    from resurv.outputs import check_destination
     from resurv.reconstruct import reconstruct
     from resurv.reconstruct.write import write_reconstruction
 
-    rec = reconstruct(args.study, plausible=args.plausible, seed=args.seed)
+    plausible = args.plausible or (20 if args.fit else 0)
+    rec = reconstruct(args.study, plausible=plausible, seed=args.seed)
     out = args.out or Path("results") / f"{rec.study.id}-reconstruction"
-    write_reconstruction(rec, out, force=args.force)
+    check_destination(out, force=args.force)
+    pooled = None
+    if args.fit:
+        from resurv.reconstruct import pooled_fit
+
+        _show_compiling(args.quiet)
+        pooled = pooled_fit(rec, family=args.family, prior=args.prior)
+    write_reconstruction(rec, out, force=args.force, pooled=pooled)
     _say(args, rec.summary().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if pooled is not None:
+        table = pooled.summary(prob=0.95)
+        _say(args, f"\npooled posterior over {len(pooled.fits)} plausible reconstructions "
+                   f"({args.family}, {args.prior}; median and 95% interval):")  # fmt: skip
+        _say(args, table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     _say(args, f"reconstruction written to {out}")
+    if pooled is not None and not pooled.passed:
+        return EXIT_DIAGNOSTICS
     return EXIT_OK
 
 
@@ -289,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plausible", type=_non_negative_int, default=0,
                    help="plausible reconstructions to draw per arm (default 0)")  # fmt: skip
     p.add_argument("--seed", type=_seed, help="seed of the plausible reconstructions")
+    p.add_argument("--fit", action="store_true",
+                   help="also fit every plausible reconstruction and pool the posteriors "
+                        "(20 reconstructions unless --plausible says otherwise)")  # fmt: skip
+    p.add_argument("--family", choices=("exponential", "weibull"), default="exponential",
+                   help="survival family of --fit (default exponential)")  # fmt: skip
+    p.add_argument("--prior", default="weakly_informative",
+                   choices=("weakly_informative", "sceptical", "enthusiastic", "reference"),
+                   help="prior set of --fit (default weakly_informative)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
     p.set_defaults(func=_cmd_reconstruct)
     return parser

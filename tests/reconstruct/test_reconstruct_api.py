@@ -98,3 +98,15 @@ def test_results_default_to_the_results_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["reconstruct", str(LEUKEMIA), "-q"]) == 0
     assert (Path("results") / "leukemia-reconstruction" / "ipd.csv").exists()
+
+
+def test_cli_fit_writes_the_pooled_posterior(tmp_path, capsys):
+    out = tmp_path / "fit"
+    code = main(["reconstruct", str(LEUKEMIA), "--out", str(out), "--fit", "--plausible", "3"])
+    assert code == 0
+    post = pd.read_csv(out / "posterior.csv")
+    hr = post.set_index("quantity").loc["hazard_ratio[treated]"]
+    assert hr["lower"] < 0.2076 < hr["upper"]  # R coxph on the full data
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits["status"].tolist() == ["ok"] * 3
+    assert "pooled posterior over 3 plausible reconstructions" in capsys.readouterr().out

@@ -186,7 +186,6 @@ def guyot(
                 miss = n_end - rn[i + 1]
             elif total_events is not None:
                 miss = int(d.sum()) + state.total_deaths - int(total_events)
-                miss = miss if n_end >= 0 else min(miss, -1)
             else:
                 miss = 0
             if best is None or abs(miss) < abs(best[0]):
