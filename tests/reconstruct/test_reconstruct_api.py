@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -62,6 +63,8 @@ def test_cli_writes_the_tables(tmp_path, capsys):
                                  "total_events"]  # fmt: skip
     run = json.loads((out / "run.json").read_text())
     assert run["seed"] == 20000 and run["plausible_draws"] == 2
+    sha = hashlib.sha256((CURVES / "leukemia_treated.csv").read_bytes()).hexdigest()
+    assert run["curves"]["treated"] == {"source": "leukemia_treated.csv", "sha256": sha}
     assert "reconstruction written to" in capsys.readouterr().out
     # an existing folder is kept unless --force
     assert main(["reconstruct", str(LEUKEMIA), "--out", str(out), "-q"]) == 3

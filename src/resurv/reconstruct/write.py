@@ -52,6 +52,10 @@ def write_reconstruction(
                 "seed": rec.seed,
                 "plausible_draws": draws,
                 "reading_error": {a.curve.arm: vars(a.curve.reading_error) for a in rec.arms},
+                "curves": {
+                    a.curve.arm: {"source": a.curve.source, "sha256": a.curve.source_sha256}
+                    for a in rec.arms
+                },
                 "versions": versions(),
             },
         )

@@ -15,6 +15,7 @@ drops of the curve after the at-risk table reached 0, and more events than patie
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -57,7 +58,7 @@ def _curve(raw: Any, path: str, ctx: Context, base_dir: Path | None) -> Digitise
     arm = ctx.arm(t.need("arm", "the id of an arm"), t.at("arm"))
     fix = 'Give points = "file.csv" (columns time, survival) or points = [[0, 1.0], ...].'
     points = t.need("points", "a CSV file name or an array of [time, survival] rows", fix)
-    rows, source, where = _points(points, t.at("points"), base_dir)
+    rows, source, where, digest = _points(points, t.at("points"), base_dir)
     times, survival = _check_points(rows, t.at("points"), where, ctx)
     risk_time = risk_n = None
     sizes = ctx.arms[arm].n
@@ -80,18 +81,18 @@ def _curve(raw: Any, path: str, ctx: Context, base_dir: Path | None) -> Digitise
         total = integer(t.get("total_events"), t.at("total_events"), 0, n, fix)
     error = _reading_error(t.get("reading_error", {}), t.at("reading_error"), times)
     text(t.get("note", ""), t.at("note"))
-    return DigitisedCurve(arm, times, survival, risk_time, risk_n, n, total, error, source)
+    return DigitisedCurve(arm, times, survival, risk_time, risk_n, n, total, error, source, digest)
 
 
-def _points(value: Any, path: str, base_dir: Path | None) -> tuple[list, str, Any]:
-    """Rows of ``[time, survival]`` and how to name row ``j`` in messages."""
+def _points(value: Any, path: str, base_dir: Path | None) -> tuple[list, str, Any, str]:
+    """Rows of ``[time, survival]``, their source, how to name row ``j``, the file's hash."""
     if isinstance(value, list):
         if not value:
             fix = "Give at least one digitised point."
             raise fail(path, "an empty array", "[time, survival] rows", fix)
         if len(value) > MAX_POINTS:
             raise fail(path, f"{len(value)} rows", f"at most {MAX_POINTS}", "Thin the points.")
-        return value, "inline", lambda j: ""
+        return value, "inline", lambda j: "", ""
     if not isinstance(value, str):
         fix = 'Give a CSV file name such as "curve_treated.csv", or inline rows.'
         raise fail(path, show(value), "a CSV file name or an array of [time, survival] rows", fix)
@@ -127,7 +128,8 @@ def _points(value: Any, path: str, base_dir: Path | None) -> tuple[list, str, An
         rows.append([_csv_number(c, f"{path}[{j}]", value, j) for c in r])
     if not rows:
         raise fail(path, f"{value!r} with no rows", "at least one point", "Add the points.")
-    return rows, value, lambda j: f" (line {j + 2} of {value})"
+    digest = hashlib.sha256(data).hexdigest()
+    return rows, value, lambda j: f" (line {j + 2} of {value})", digest
 
 
 def _csv_number(cell: str, path: str, file: str, j: int) -> float:

@@ -53,6 +53,9 @@ class DigitisedCurve:
         Assumed reading error of each point.
     source : str
         Where the points come from (a CSV file name, or ``"inline"``).
+    source_sha256 : str
+        SHA-256 of the CSV file's bytes (empty for inline points): the study file's own hash
+        does not cover it.
     """
 
     arm: str
@@ -64,3 +67,4 @@ class DigitisedCurve:
     total_events: int | None
     reading_error: ReadingError
     source: str = "inline"
+    source_sha256: str = ""
