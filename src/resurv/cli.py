@@ -182,6 +182,8 @@ def _cmd_reconstruct(args) -> int:
         pooled = pooled_fit(rec, family=args.family, prior=args.prior)
     write_reconstruction(rec, out, force=args.force, pooled=pooled)
     _say(args, rec.summary().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    for note in rec.notes():
+        _say(args, "note: " + note)
     if pooled is not None:
         table = pooled.summary(prob=0.95)
         _say(args, f"\npooled posterior over {len(pooled.fits)} plausible reconstructions "

@@ -113,3 +113,17 @@ def test_cli_fit_writes_the_pooled_posterior(tmp_path, capsys):
     fits = pd.read_csv(out / "fits.csv")
     assert fits["status"].tolist() == ["ok"] * 3
     assert "pooled posterior over 3 plausible reconstructions" in capsys.readouterr().out
+
+
+def test_notes_say_where_the_reconstruction_misses_the_print():
+    from resurv.study import parse_study, study_to_mapping
+
+    study = resurv.load_study(LEUKEMIA)
+    assert resurv.reconstruct(study).notes() == []
+    m = study_to_mapping(study)
+    m["curve"][1]["total_events"] = 12  # the curve's drops give 9 deaths
+    del m["curve"][0]["at_risk"], m["curve"][0]["total_events"]
+    notes = resurv.reconstruct(parse_study(m)).notes()
+    assert any("neither an at-risk table nor total events" in n and "'control'" in n
+               for n in notes)  # fmt: skip
+    assert any(n.startswith("arm 'treated': ") and "12 printed" in n for n in notes)

@@ -62,6 +62,33 @@ class Reconstruction:
         rows = [{"arm": a.curve.arm, "n": a.pseudo.n, **a.accuracy.summary()} for a in self.arms]
         return pd.DataFrame(rows)
 
+    def notes(self) -> list[str]:
+        """Where a reconstruction misses what the paper printed, one sentence per problem."""
+        out = []
+        for a in self.arms:
+            acc, arm = a.accuracy, a.curve.arm
+            if acc.total_events is not None and acc.deaths != acc.total_events:
+                out.append(
+                    f"arm {arm!r}: {acc.deaths} deaths reconstructed, {acc.total_events} "
+                    "printed; the curve's drops and the printed total disagree (check the "
+                    "points near the end of the curve and the total)."
+                )
+            rows = acc.intervals
+            unmet = rows[rows["at_risk_reconstructed"] != rows["at_risk_printed"]]
+            for r in unmet.itertuples():
+                out.append(
+                    f"arm {arm!r}: {r.at_risk_reconstructed} at risk at {r.start:g} in the "
+                    f"reconstruction, {r.at_risk_printed} printed (the drops before it imply "
+                    "more deaths, or fewer, than the at-risk table allows)."
+                )
+            if a.curve.risk_time is None and a.curve.total_events is None:
+                out.append(
+                    f"arm {arm!r}: neither an at-risk table nor total events; the "
+                    "reconstruction assumes no censoring, and plausible reconstructions draw "
+                    "it from the study's [censoring] model."
+                )
+        return out
+
     def intervals(self) -> pd.DataFrame:
         """Per arm and at-risk interval: printed and reconstructed at risk, deaths, censored."""
         frames = [a.accuracy.intervals.assign(arm=a.curve.arm) for a in self.arms]

@@ -51,6 +51,7 @@ def write_reconstruction(
                 "study_sha256": rec.study.source_sha256,
                 "seed": rec.seed,
                 "plausible_draws": draws,
+                "notes": rec.notes(),
                 "reading_error": {a.curve.arm: vars(a.curve.reading_error) for a in rec.arms},
                 "curves": {
                     a.curve.arm: {"source": a.curve.source, "sha256": a.curve.source_sha256}
