@@ -37,6 +37,12 @@ _EPILOG = {
         "example:\n  resurv simulate models/grazi2000.toml --replicates 200 --workers 2\n"
         "  (interrupted? run the same command again: finished replicates are kept)"
     ),
+    "reconstruct": (
+        "example:\n  resurv reconstruct tests/fixtures/curves/leukemia.toml --plausible 20\n"
+        "  resurv reconstruct tests/fixtures/curves/leukemia.toml --fit --force\n"
+        "  (writes ipd.csv, accuracy.csv, intervals.csv and run.json; with --fit also the\n"
+        "  pooled posterior, posterior.csv, and each reconstruction's fit, fits.csv)"
+    ),
 }
 
 
@@ -160,6 +166,46 @@ def _cmd_simulate(args) -> int:
     return EXIT_OK if outcome.passed else EXIT_DIAGNOSTICS
 
 
+def _cmd_reconstruct(args) -> int:
+    from resurv.outputs import check_destination
+    from resurv.reconstruct import reconstruct
+    from resurv.reconstruct.write import write_reconstruction
+
+    plausible = args.plausible or (20 if args.fit else 0)
+    rec = reconstruct(args.study, plausible=plausible, seed=args.seed)
+    out = args.out or Path("results") / f"{rec.study.id}-reconstruction"
+    check_destination(out, force=args.force)
+    pooled = None
+    if args.fit:
+        from resurv.reconstruct import pooled_fit
+
+        _show_compiling(args.quiet)
+        pooled = pooled_fit(rec, family=args.family, prior=args.prior)
+    write_reconstruction(rec, out, force=args.force, pooled=pooled)
+    _say(args, rec.summary().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    for note in rec.notes():
+        _say(args, "note: " + note)
+    if pooled is not None:
+        table = pooled.summary(prob=0.95)
+        _say(args, f"\npooled posterior over {len(pooled.fits)} plausible reconstructions "
+                   f"({args.family}, {args.prior}; median and 95% interval):")  # fmt: skip
+        _say(args, table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    _say(args, f"reconstruction written to {out}")
+    if pooled is not None and not pooled.passed:
+        return EXIT_DIAGNOSTICS
+    return EXIT_OK
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -271,6 +317,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prior", default="weakly_informative", help="a proper prior set")
     p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = add("reconstruct", "Reconstruct pseudo-individual data from digitised Kaplan-Meier curves.")
+    p.add_argument("study", type=Path, help="study file with [[curve]] tables")
+    p.add_argument("--out", type=Path, help="folder (default results/<study id>-reconstruction)")
+    p.add_argument("--plausible", type=_non_negative_int, default=0,
+                   help="plausible reconstructions to draw per arm (default 0)")  # fmt: skip
+    p.add_argument("--seed", type=_seed, help="seed of the plausible reconstructions")
+    p.add_argument("--fit", action="store_true",
+                   help="also fit every plausible reconstruction and pool the posteriors "
+                        "(20 reconstructions unless --plausible says otherwise)")  # fmt: skip
+    p.add_argument("--family", choices=("exponential", "weibull"), default="exponential",
+                   help="survival family of --fit (default exponential)")  # fmt: skip
+    p.add_argument("--prior", default="weakly_informative",
+                   choices=("weakly_informative", "sceptical", "enthusiastic", "reference"),
+                   help="prior set of --fit (default weakly_informative)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
+    p.set_defaults(func=_cmd_reconstruct)
     return parser
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from resurv.study.digitised import DigitisedCurve
+
 Rounding = Literal["round", "truncate", "either"]
 Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
 TIME_UNITS = ("days", "weeks", "months", "years")
@@ -239,6 +241,7 @@ class Study:
     analysis: Analysis = field(default_factory=Analysis)
     source_sha256: str = ""
     output_dir: str | None = None  # folder name under the project's results/ folder
+    curves: tuple[DigitisedCurve, ...] = ()  # digitised Kaplan-Meier curves, one per arm
 
     def arm(self, arm_id: str) -> Arm:
         """Return the arm called ``arm_id``."""
