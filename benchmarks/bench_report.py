@@ -59,9 +59,10 @@ def child(reanalysis: str, out: str) -> None:
         kwargs = {}
         if TraceDrawing is not None:  # as resurv.pipeline.run_study does
             kwargs["traces"] = stack.enter_context(TraceDrawing(len(result.outcomes)))
-        if kwargs and "posteriors_written" in inspect.signature(
-            resurv.run.write.write_results
-        ).parameters:  # a version that starts the trace plots once the posteriors are saved
+        if (
+            kwargs
+            and "posteriors_written" in inspect.signature(resurv.run.write.write_results).parameters
+        ):  # a version that starts the trace plots once the posteriors are saved
             traces = kwargs["traces"]
 
             def start_traces(written):
