@@ -124,6 +124,7 @@ def _cmd_run(args) -> int:
         chains=args.chains,
         workers=args.workers,
         sensitivity=not args.no_sensitivity,
+        plausible=args.plausible,
     )
     outcome = run_study(
         args.study,
@@ -286,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the sweep over the censoring assumptions",
     )
+    p.add_argument("--plausible", type=_positive_int, default=20,
+                   help="plausible reconstructions per digitised curve, for a study with "
+                        "[[curve]] tables (default 20)")  # fmt: skip
     p.set_defaults(func=_cmd_run)
 
     p = add("report", "Rebuild report.md and report.html from saved results, without refitting.")
