@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,31 @@ def test_plausible_must_be_positive(run, capsys):
     with pytest.raises(ValueError, match=r"plausible must be an integer >= 1; received 0"):
         analyse_curves(r.study, r.primary.quantities, family="exponential",
                        prior="weakly_informative", master_seed=1, plausible=0)  # fmt: skip
+
+
+def test_the_report_rebuilds_identically_from_the_saved_folder(run, tmp_path):
+    from resurv.report import rebuild_report
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run.folder, copy)
+    rebuild_report(copy, workers=1)
+    for name in ("report.md", "report.html"):
+        assert (copy / name).read_bytes() == (run.folder / name).read_bytes(), name
+
+
+def test_a_study_of_curves_alone_runs_and_says_its_figures_posterior_is_the_prior(tmp_path):
+    """``leukemia.toml`` prints no figure: only the curves inform anything."""
+    outcome = run_study(CURVES / "leukemia.toml", out=tmp_path / "leukemia",
+                        settings=quick_settings(**{**SETTINGS, "plausible": 2}))  # fmt: skip
+    md = (outcome.folder / "report.md").read_text()
+    section = md.split("## From the digitised curves", 1)[1].split("\n## ", 1)[0]
+    assert "holds no printed figure besides the curves" in section
+    post = _table(outcome, "curves_posterior").set_index("quantity")
+    # the curves inform the HR: its pooled interval is far narrower than the prior's
+    # (weakly informative prior: log HR 95% interval about 6 wide, tables/prior_predictive.csv)
+    prior = _table(outcome, "prior_predictive").set_index("quantity")
+    hr_prior = prior.loc["hazard_ratio[treated]"]
+    row = post.loc["hazard_ratio[treated]"]
+    width = math.log(row["curves_upper_95"] / row["curves_lower_95"])
+    assert width < 0.5 * math.log(hr_prior["upper_95"] / hr_prior["lower_95"])
+    assert row["curves_lower_95"] < 0.2076 < row["curves_upper_95"]  # R coxph, full data
