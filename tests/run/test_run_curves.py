@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ import pytest
 
 from conftest import QUICK_FIT
 from resurv.cli import main
-from resurv.fit import IndividualData, fit
+from resurv.fit import IndividualData, ResurvFitWarning, fit
 from resurv.parallel import task_seeds
 from resurv.pipeline import run_study
 from resurv.report.results import TABLE_COLUMNS
@@ -212,3 +213,33 @@ def test_a_study_of_curves_alone_runs_and_says_its_figures_posterior_is_the_prio
     width = math.log(row["curves_upper_95"] / row["curves_lower_95"])
     assert width < 0.5 * math.log(hr_prior["upper_95"] / hr_prior["lower_95"])
     assert row["curves_lower_95"] < 0.2076 < row["curves_upper_95"]  # R coxph, full data
+
+
+def test_a_failed_reconstruction_fit_is_said_and_fails_the_run(run, tmp_path):
+    """An impossible ESS threshold fails every reconstruction's fit (after its retry)."""
+    r = run.reanalysis
+    with pytest.warns(ResurvFitWarning, match="failed its diagnostics"):
+        failing = analyse_curves(r.study, r.primary.quantities, family="exponential",
+                                 prior="weakly_informative", master_seed=3, plausible=2,
+                                 draws=200, tune=200, chains=2,
+                                 thresholds={"ess_bulk_min": 1e9})  # fmt: skip
+    assert not failing.passed
+    fits = failing.fits_frame()
+    assert fits["status"].tolist() == ["failed", "failed"]
+    assert fits["failures"].str.contains("ess_bulk").all()
+    assert failing.to_json()["failed_reconstructions"] == [0, 1]
+    assert not replace(r, curves=failing).all_passed and r.all_passed
+    # the report of a folder whose run.json records the failures marks them
+    from resurv.report import rebuild_report
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run.folder, copy)
+    info = json.loads((copy / "run.json").read_text())
+    info["curves"] = failing.to_json()
+    (copy / "run.json").write_text(json.dumps(info))
+    rebuild_report(copy, workers=1)
+    md = (copy / "report.md").read_text()
+    section = md.split("## From the digitised curves", 1)[1].split("\n## ", 1)[0]
+    assert "(failed diagnostics) The fits of reconstructions [0, 1] (of 2)" in section
+    diagnostics = md.split("## Diagnostics", 1)[1].split("\n## ", 1)[0]
+    assert "reconstructions [0, 1] (of 2) of the digitised curves failed" in diagnostics

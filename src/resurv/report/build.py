@@ -42,7 +42,7 @@ from resurv.report.blocks import (
     _to_markdown,
 )
 from resurv.report.blocks import Table as Table
-from resurv.report.curves import curves_section
+from resurv.report.curves import curves_diagnostics, curves_section
 from resurv.report.drawing import TraceDrawing, TraceJob
 from resurv.report.results import NUMERIC_COLUMNS as NUMERIC_COLUMNS
 from resurv.report.results import TABLE_COLUMNS, Results, load_results
@@ -229,6 +229,7 @@ def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> l
     blocks += [Heading(2, "Assumptions"), Bullets(tuple(assumptions or ["none recorded"]))]
     refs = f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
     blocks += _diagnostics_section(r, refs if appendix else "")
+    blocks += curves_diagnostics(r)  # only for a study with digitised curves
     blocks += _provenance_section(r)
     if appendix:
         blocks.append(Heading(2, "Appendix: trace and rank plots"))

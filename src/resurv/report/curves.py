@@ -16,7 +16,7 @@ from resurv.report import plots
 from resurv.report.blocks import Bullets, Details, Files, Heading, Para, Table, _g, _interval
 from resurv.report.results import Results
 
-__all__ = ["curves_section"]
+__all__ = ["curves_diagnostics", "curves_section"]
 
 HEADING = "From the digitised curves"
 
@@ -137,3 +137,18 @@ def curves_section(r: Results) -> list:
              "curves_ipd")  # fmt: skip
     found = tuple(f"tables/{k}.csv" for k in names if (r.folder / "tables" / f"{k}.csv").is_file())
     return blocks + ([Files("Full tables:", found)] if found else [])
+
+
+def curves_diagnostics(r: Results) -> list:
+    """One line for the diagnostics section on the reconstructions' fits, or ``[]``."""
+    info = r.run.get("curves")
+    if not isinstance(info, dict):
+        return []
+    n = info.get("plausible", 0)
+    failed = [int(m) for m in info.get("failed_reconstructions") or []]
+    if not failed:
+        return [Para(f"The fits of the {n} plausible reconstructions of the digitised curves "
+                     f'all passed (section "{HEADING}").')]  # fmt: skip
+    return [Para(f"{plots.FAILED_MARK} The fits of reconstructions {failed} (of {n}) of the "
+                 f'digitised curves failed their diagnostics (section "{HEADING}", '
+                 "tables/curves_fits.csv).")]  # fmt: skip
