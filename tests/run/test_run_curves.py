@@ -243,3 +243,28 @@ def test_a_failed_reconstruction_fit_is_said_and_fails_the_run(run, tmp_path):
     assert "(failed diagnostics) The fits of reconstructions [0, 1] (of 2)" in section
     diagnostics = md.split("## Diagnostics", 1)[1].split("\n## ", 1)[0]
     assert "reconstructions [0, 1] (of 2) of the digitised curves failed" in diagnostics
+
+
+def test_a_reference_arm_without_a_curve_gives_per_arm_quantities_and_says_why():
+    """Only the 6-MP curve: the pooled fit has that arm alone and compares no hazard ratio."""
+    import tomllib
+
+    raw = tomllib.loads((CURVES / "leukemia.toml").read_text())
+    curve = next(c for c in raw["curve"] if c["arm"] == "treated")
+    curve["points"] = pd.read_csv(CURVES / curve["points"]).values.tolist()
+    raw["curve"] = [curve]
+    raw["analysis"] = {"landmarks": [10]}
+    from resurv.study import parse_study
+
+    study = parse_study(raw)
+    out = analyse_curves(study, [], family="exponential", prior="weakly_informative",
+                         master_seed=1, plausible=2, draws=500, tune=500, chains=2)  # fmt: skip
+    assert out.arms == ("treated",) and out.reference_arm == "treated"
+    assert out.comparison["quantity"].tolist() == ["hazard[treated]", "surv[treated, t=10]",
+                                                   "median[treated]"]  # fmt: skip
+    assert out.comparison["figures_median"].isna().all()
+    assert any("reference arm 'control' has no digitised curve" in n for n in out.notes)
+    assert any("['control']" in n for n in out.notes)
+    # 9 deaths in about 359 patient-weeks (MASS::gehan): the rate's 95% interval holds 9/359
+    row = out.comparison.set_index("quantity").loc["hazard[treated]"]
+    assert row["curves_lower_95"] < 9 / 359 < row["curves_upper_95"]
