@@ -163,7 +163,7 @@ def _prints(prob: _Problem, cp: int, num: int, den: int) -> bool:
 
 
 def _meets(p, lo, hi, window, margin):
-    """Float mask: may ``p * [lo, hi]`` (widened by ``margin``) meet ``window``?"""
+    """Float mask, sound: whether ``p * [lo, hi]`` (widened by ``margin``) may meet ``window``."""
     w_lo, w_hi = window
     return (p * hi * (1 + margin) >= w_lo * (1 - margin)) & (
         p * lo * (1 - margin) <= w_hi * (1 + margin)
@@ -171,7 +171,7 @@ def _meets(p, lo, hi, window, margin):
 
 
 def _one_death_can_print(p, r, rest, window, margin, actuarial):
-    """Float mask, sound: with one death still to come, may a single factor print?
+    """Float mask, sound: whether, with one death still to come, a single factor may print.
 
     The one factor left is ``1 - s/m``: ``s = 2`` and ``2 <= m <= 2r`` for the life table
     (``m = 2 r_t - c_t``, ``r_t <= r``), ``s = 1`` and ``1 <= m <= r`` for Kaplan-Meier. The
