@@ -59,16 +59,21 @@ def flagship():
 def test_recomputed_survival_never_calls_an_uncounted_figure_infeasible(flagship):
     """A graph past its budget whose search found a configuration is feasible, not infeasible."""
     from resurv.audit import audit
+    from resurv.audit.wording import deaths_text
     from resurv.compare.table import _recomputed_survival
 
     small = audit(flagship, max_states=30, max_edges=60)  # every landmark graph passes the budget
     resected = small.row("survival_4y_resected")
     assert resected.verdict == "feasible" and resected.n_configurations is None
     text = _recomputed_survival(small, flagship.figure("survival_4y_resected"), flagship)
-    assert text == "n=19: feasible, e.g. with 1 death (too many configurations to count)"
+    assert text == "n=19: feasible with 1 death (too many configurations to count)"
     other = _recomputed_survival(small, flagship.figure("survival_4y_not_resected"), flagship)
     assert "no feasible configuration" not in other
-    assert other.startswith("n=6: feasible, e.g. with 3 deaths")
+    full = audit(flagship)
+    for n in (6, 9):  # the ranges decided without the graph are those of the full graph
+        lo, hi = full.graph_of("survival_4y_not_resected", n).deaths_range()
+        deaths = f"{lo}-{hi} deaths" if lo != hi else deaths_text(lo)
+        assert f"n={n}: feasible with {deaths} (too many configurations to count)" in other
 
 
 def test_recomputed_survival_counts_when_the_audit_counted(flagship):

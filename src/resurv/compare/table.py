@@ -202,10 +202,7 @@ def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
                 else:
                     impossible += 1
             elif detail is not None and detail["status"] == "feasible":
-                deaths = deaths_text(sum(detail["example"][0:-1:2]))
-                parts.append(
-                    f"{label}: feasible, e.g. with {deaths} (too many configurations to count)"
-                )
+                parts.append(f"{label}: {_uncounted_text(detail)}")
             elif detail is not None and detail["status"] == "impossible":
                 impossible += 1
             elif detail is not None:  # the search could not decide within its budget either
@@ -213,6 +210,16 @@ def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
     if parts or undecided:
         return "; ".join(parts + undecided)
     return "no feasible configuration" if impossible else "not audited"
+
+
+def _uncounted_text(detail) -> str:
+    """A feasible figure the audit decided without counting: its deaths, or one example."""
+    if detail.get("deaths_exact") and detail.get("deaths_range"):
+        lo, hi = detail["deaths_range"]
+        deaths = deaths_text(lo) if lo == hi else f"{lo}-{hi} deaths"
+        return f"feasible with {deaths} (too many configurations to count)"
+    deaths = deaths_text(sum(detail["example"][0:-1:2]))
+    return f"feasible, e.g. with {deaths} (too many configurations to count)"
 
 
 def _counted_text(g, label: str) -> str:
