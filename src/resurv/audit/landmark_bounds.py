@@ -191,46 +191,88 @@ def _one_death_can_print(p, r, rest, window, margin, actuarial):
     return (rest != 1) | ((p > 0) & (r >= 1) & (first <= last))
 
 
-def _one_death_tail(prob: _Problem, j: int, r: int, num: int, den: int, window):
-    """The rest of a configuration from layer ``j`` with exactly one death to come, or None.
+def _in_window(p: float, window, margin: float = 1e-9) -> bool:
+    """Float pre-check, sound: whether ``p`` may lie in ``window`` (widened by ``margin``)."""
+    return window[0] * (1 - margin) <= p <= window[1] * (1 + margin)
 
-    No checkpoint lies before the last layer. The death's factor is ``1 - s/m`` (see
-    :func:`_one_death_can_print`): with two or more intervals left every ``m`` of that range
-    can be reached (censor down to ``r_t`` first, then die), with one only ``r < m <= 2r``
-    (life table) or ``m = r`` (Kaplan-Meier). Each integer ``m`` the float range admits is
-    checked exactly; the answer is exact.
+
+def _tail_prints(prob: _Problem, j: int, r: int, num: int, den: int, tail) -> bool:
+    """Exact check: from layer ``j`` (``r`` at risk, product ``num/den``), does ``tail`` print?"""
+    actuarial = prob.estimator == "actuarial"
+    for i in range(len(tail) // 2):
+        d, c = tail[2 * i], tail[2 * i + 1]
+        if r > 0:
+            m = 2 * r - c if actuarial else r
+            num, den = num * (m - (2 if actuarial else 1) * d), den * m
+        r -= d + c
+        layer = j + i + 1
+        if layer in prob.layer_cp and not _prints(prob, prob.layer_cp[layer], num, den):
+            return False
+    return r == tail[-1] and r >= 0
+
+
+def _short_tail(prob: _Problem, j: int, r: int, num: int, den: int, rest: int):
+    """The rest of a configuration from layer ``j`` with ``rest`` <= 1 deaths to come, or None.
+
+    With no death to come the product stays ``num/den``: every checkpoint ahead must print it.
+    With one, it falls once by ``1 - s/m`` (``s = 2`` life table, ``s = 1`` Kaplan-Meier) in
+    some interval ``i >= j``: with ``i > j`` any ``m`` from ``s`` to ``s r`` can be reached
+    (withdraw patients in interval ``j`` down to ``r_t``, then one dies: ``m = 2 r_t - c_t``,
+    ``c_t <= r_t - 1``, or ``m = r_t``), with ``i = j`` only ``r < m <= 2r`` (life table) or
+    ``m = r``. Every death interval and every integer ``m`` that the float range of the
+    windows admits (widened) is checked exactly with :func:`_tail_prints`, so a None is a
+    proof and a tail is a witness.
     """
     k_last = len(prob.cuts) - 1
     left = k_last - j
+    zeros = [0, 0] * left
+    p = num / den
+    ahead = [t for t in sorted(prob.layer_cp) if t > j]
+    if rest == 0:
+        if not all(_in_window(p, _window(prob, prob.layer_cp[t])) for t in ahead):
+            return None
+        tail = [*zeros, r]
+        return tail if _tail_prints(prob, j, r, num, den, tail) else None
+    if r < 1 or num == 0:
+        return None
     actuarial = prob.estimator == "actuarial"
     s = 2 if actuarial else 1
-    cp = prob.layer_cp[k_last]
-    w_lo, w_hi = window
-    p = num / den
-    if r < 1 or p <= 0:
-        return None
-    a = min(max(w_lo / p * (1 - 1e-9), 0.0), 1.0)
-    b = w_hi / p * (1 + 1e-9)
-    m_lo = max(s, math.floor(s / (1.0 - a)) - 1) if a < 1 else None
-    top = s * r
-    m_hi = top if b >= 1 else min(top, math.ceil(s / (1.0 - b)) + 1)
-    if m_lo is None:
-        return None
-    for m in range(m_lo, m_hi + 1):
-        if not _prints(prob, cp, num * (m - s), den * m):
+    # a death in interval i: only which checkpoints come after it matters, and whether i = j
+    # (no withdrawal before it is possible); so one i = j and one later i per segment
+    starts = [j, *ahead[:-1]]
+    deaths_at = sorted({j} | {t_end - 1 for t_start, t_end in zip(starts, ahead) if t_end - 1 > j})
+    for i in deaths_at:
+        later = [t for t in ahead if t >= i + 1]
+        if any(t <= i for t in ahead) and not all(
+            _prints(prob, prob.layer_cp[t], num, den) for t in ahead if t <= i
+        ):
+            break  # a checkpoint before the death does not print the current product
+        wins = [_window(prob, prob.layer_cp[t]) for t in later]
+        a = max(w[0] for w in wins) / p * (1 - 1e-9)
+        b = min(w[1] for w in wins) / p * (1 + 1e-9)
+        if a >= 1 or a > b:
             continue
-        zeros = [0, 0] * (left - 1)
-        if actuarial:
-            if r < m:  # die now: c = 2r - m <= r - 1
-                return [1, 2 * r - m, *zeros, r - 1 - (2 * r - m)]
-            if left >= 2:  # censor down to r_t = m - 1, then die with c = r_t - 1
+        m_lo = max(s, math.floor(s / (1.0 - max(a, 0.0))) - 1)
+        m_hi = s * r if b >= 1 else min(s * r, math.ceil(s / (1.0 - b)) + 1)
+        for m in range(m_lo, m_hi + 1):
+            tail = list(zeros)
+            if actuarial and r < m:  # die in interval i with c = 2r - m
+                c_t, r_t, withdraw = 2 * r - m, r, 0
+            elif actuarial and i > j:  # withdraw down to r_t = m - 1 in interval j
                 r_t = m - 1
-                return [0, r - r_t, 1, 2 * r_t - m, *zeros[2:], r_t - 1 - (2 * r_t - m)]
-        else:
-            if m == r:
-                return [1, 0, *zeros, r - 1]
-            if m < r and left >= 2:
-                return [0, r - m, 1, 0, *zeros[2:], m - 1]
+                c_t, withdraw = 2 * r_t - m, r - r_t
+            elif not actuarial and m == r:
+                c_t, r_t, withdraw = 0, r, 0
+            elif not actuarial and m < r and i > j:
+                c_t, r_t, withdraw = 0, m, r - m
+            else:
+                continue
+            tail[1] = withdraw
+            tail[2 * (i - j)] = 1
+            tail[2 * (i - j) + 1] += c_t
+            tail.append(r_t - 1 - c_t)
+            if _tail_prints(prob, j, r, num, den, tail):
+                return tail
     return None
 
 
@@ -318,8 +360,8 @@ def _search(prob: _Problem, tab: _Tables, total: int, max_work: int, work: list[
             n2, d2 = n2 // g, d2 // g
             if (j + 1) in prob.layer_cp and not _prints(prob, prob.layer_cp[j + 1], n2, d2):
                 continue
-            if t_next == k_last and rest[i] == 1 and j + 1 < k_last:
-                tail = _one_death_tail(prob, j + 1, int(r_next[i]), n2, d2, windows[k_last])
+            if rest[i] <= 1 and j + 1 < k_last:
+                tail = _short_tail(prob, j + 1, int(r_next[i]), n2, d2, int(rest[i]))
                 if tail is not None:
                     return [dn, cn, *tail]
                 continue
