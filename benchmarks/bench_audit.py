@@ -27,6 +27,7 @@ import numpy as np
 
 from resurv.audit.landmark_bounds import deaths_bounds
 from resurv.audit.landmark_dp import DEFAULT_MAX_EDGES, DEFAULT_MAX_STATES, build_landmark_graph
+from resurv.errors import AuditError
 from resurv.model.censoring import CensoringModel
 from resurv.model.landmark_kernel import ExactLandmarkOp, forward_kernel
 from resurv.model.landmark_terms import ExactLandmark
@@ -63,7 +64,12 @@ def row(n, checkpoints, estimator, budget, k_for_rate):
     b = deaths_bounds(n, checkpoints, estimator=estimator)
     decided = time.perf_counter() - start
     count = "not counted" if g.truncated else f"{g.n_configurations():,}"
-    rate = "" if g.truncated else f"{evaluations_per_second(g, k_for_rate):,.0f}"
+    rate = ""
+    if not g.truncated and g.n_configurations():
+        try:
+            rate = f"{evaluations_per_second(g, k_for_rate):,.0f}"
+        except AuditError:  # e.g. it needs withdrawals where the censoring model has none
+            rate = "n/a"
     states = f"{g.summary.n_states:,}" + ("" if g.summary.complete else "+")
     if b.feasible is False:
         deaths = "impossible"
