@@ -11,7 +11,6 @@ issue's range (n up to 150, 10 yearly intervals, 5%-95%) quickly.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -115,11 +114,10 @@ def test_three_landmarks_equal_the_full_graph():
 @pytest.mark.parametrize("estimator", ["actuarial", "kaplan-meier"])
 @pytest.mark.parametrize("percent", [5.0, 26.0, 50.0, 74.0, 95.0])
 def test_arms_of_150_with_10_intervals_are_decided(percent, estimator):
-    """The issue's range: decided exactly, well within 10 s, examples that print."""
+    """The issue's range: decided exactly, with examples that print (the time per arm is
+    measured by benchmarks/bench_audit.py, not asserted here)."""
     cps = [(10, Printed(percent, 1), "either")]
-    start = time.perf_counter()
     got = deaths_bounds(150, cps, estimator=estimator)
-    assert time.perf_counter() - start < 10.0
     assert got.exact and got.feasible
     lo, hi = got.deaths_range
     assert set(got.examples) >= {lo, hi}
