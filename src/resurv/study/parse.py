@@ -89,7 +89,7 @@ def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
     fix = "Add a [censoring] table with accrual = [start, end] and close (calendar years)."
     censoring = _censoring(top.need("censoring", "a [censoring] table", fix))
     fix = 'Add one [[arm]] table per arm, with id = "..." and n = <patients>.'
-    arms = _arms(top.need("arm", "one or more [[arm]] tables", fix), cohort_n)
+    arms = _arms(top.need("arm", "one or more [[arm]] tables", fix))
     ctx = Context(
         time_unit=time_unit,
         max_followup=censoring.max_followup(time_unit),
@@ -159,7 +159,12 @@ def _censoring(value: Any) -> Censoring:
     return Censoring(start, end, close, loss_rate, closes, note)
 
 
-def _arms(value: Any, cohort_n: int | None) -> tuple[Arm, ...]:
+def _arms(value: Any) -> tuple[Arm, ...]:
+    """The ``[[arm]]`` tables. Sizes that do not add up to ``cohort_n`` are not errors.
+
+    The analysis uses the arm sizes the file gives; the audit states in words where they
+    disagree with the cohort (:func:`resurv.audit.wording.total_words`).
+    """
     if not isinstance(value, list) or not value:
         fix = 'Add [[arm]] tables with id = "..." and n = <patients>.'
         raise fail("arm", show(value), "one or more tables written [[arm]]", fix)
@@ -171,23 +176,8 @@ def _arms(value: Any, cohort_n: int | None) -> tuple[Arm, ...]:
             raise fail(t.at("id"), f"{arm_id!r} a second time", "unique arm ids", "Rename one.")
         sizes_fix = "Check the value against the paper; list candidate sizes when unsure."
         sizes = candidates(t.need("n", "candidate sizes"), t.at("n"), fix=sizes_fix)
-        if cohort_n is not None and max(sizes) > cohort_n:
-            raise fail(
-                t.at("n"),
-                f"n = {max(sizes)} with cohort_n = {cohort_n}",
-                f"arm sizes no larger than cohort_n ({cohort_n})",
-                "Check both against the paper; drop a candidate larger than the cohort.",
-            )
         label = text(t.get("label", ""), t.at("label"))
         arms.append(Arm(arm_id, sizes, label, text(t.get("note", ""), t.at("note"))))
-    smallest = sum(min(a.n) for a in arms)
-    if cohort_n is not None and smallest > cohort_n:
-        raise fail(
-            "arm",
-            f"arms whose smallest sizes sum to {smallest} with cohort_n = {cohort_n}",
-            f"arm sizes that can sum to at most cohort_n ({cohort_n})",
-            "Check the arm sizes and cohort_n against the paper.",
-        )
     return tuple(arms)
 
 
