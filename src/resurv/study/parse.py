@@ -33,6 +33,7 @@ from resurv.study.checks import subset as subset
 from resurv.study.checks import text as text
 from resurv.study.figures import _figure
 from resurv.study.schema import (
+    ENDPOINTS,
     FAMILIES,
     MAX_ARM_N,
     PRIOR_SETS,
@@ -50,7 +51,8 @@ YEARS = (1900.0, 2100.0)
 _DIR_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 _TOP_KEYS = ("study", "censoring", "analysis", "output", "arm", "figure")
-_STUDY_KEYS = ("id", "title", "citation", "time_unit", "rounding", "cohort_n", "reference_arm")
+_STUDY_KEYS = ("id", "title", "citation", "time_unit", "rounding", "cohort_n", "reference_arm",
+               "endpoints")  # fmt: skip
 _CENSORING_KEYS = ("accrual", "close", "loss_rate", "close_candidates", "note")
 _ANALYSIS_KEYS = ("families", "priors", "landmarks", "draws", "tune", "chains", "seed") + (
     "hr_important", "recurrence_followup", "literature")  # fmt: skip
@@ -85,6 +87,7 @@ def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
     cohort_n = None
     if "cohort_n" in st:
         cohort_n = integer(st.get("cohort_n"), st.at("cohort_n"), 1, MAX_ARM_N)
+    endpoint_labels = _endpoints(st.get("endpoints", {}), st.at("endpoints"))
 
     fix = "Add a [censoring] table with accrual = [start, end] and close (calendar years)."
     censoring = _censoring(top.need("censoring", "a [censoring] table", fix))
@@ -96,6 +99,7 @@ def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
         followup_rule=f"close {_fmt(censoring.close)} - accrual start "
         f"{_fmt(censoring.accrual_start)}",
         arms={a.id: a for a in arms},
+        endpoints=tuple(dict.fromkeys((*ENDPOINTS, *(name for name, _ in endpoint_labels)))),
     )
     if "reference_arm" in st:
         reference_arm = ctx.arm(st.get("reference_arm"), st.at("reference_arm"))
@@ -123,7 +127,24 @@ def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
         figures.append(fig)
     return Study(study_id, title, citation, time_unit, rounding, cohort_n,  # type: ignore[arg-type]
                  reference_arm, arms, tuple(figures), censoring, analysis, source_sha256,
-                 output_dir)  # fmt: skip
+                 output_dir, endpoint_labels)  # fmt: skip
+
+
+def _endpoints(value: Any, path: str) -> tuple[tuple[str, str], ...]:
+    """``[study] endpoints = { name = "label", ... }``: endpoints beyond the built-in ones.
+
+    A built-in name (``os``, ``dfs``, ...) may be listed to give it the paper's own label.
+    """
+    allowed = 'a table of endpoint names and labels, e.g. { dfs = "disease-free survival" }'
+    if not isinstance(value, Mapping):
+        raise fail(
+            path, show(value), allowed, 'Write endpoints = { dfs = "disease-free survival" }.'
+        )
+    out = []
+    for name, label in value.items():
+        ident(name, f"{path}.{name}")
+        out.append((name, text(label, f"{path}.{name}", required=True)))
+    return tuple(out)
 
 
 def _year(value: Any, path: str) -> float:
