@@ -25,6 +25,7 @@ from resurv.compare.predictive import (
     replicate_studies,
 )
 from resurv.compare.table import comparison_table, conjugate_draws, posterior_quantities
+from resurv.errors import StudyError
 from resurv.fit.cache import background_compiles, expect_structures
 from resurv.fit.marginal import SMCTask, smc_task
 from resurv.fit.result import FitResult
@@ -211,6 +212,13 @@ def reanalyse(
     ...                    priors=("weakly_informative",), sensitivity=False))  # doctest: +SKIP
     >>> result.comparison[["figure_id", "printed", "posterior_median"]]  # doctest: +SKIP
     """
+    if len(study.endpoints) > 1:  # each endpoint has hazards of its own: resurv.run.endpoints
+        raise StudyError(
+            "figure",
+            f"received figures of {len(study.endpoints)} endpoints ({', '.join(study.endpoints)});"
+            " allowed: the figures of one endpoint. Reanalyse each with "
+            "reanalyse_endpoints(study), or reanalyse(study.for_endpoint(name)).",
+        )
     settings = settings or RunSettings()
     t0 = time.perf_counter()
     aud = audit(study)
