@@ -204,7 +204,7 @@ def test_get_family_lists_valid_names():
     assert get_family("weibull") is FAMILIES["weibull"]
     assert get_family(FAMILIES["exponential"]) is FAMILIES["exponential"]
     with pytest.raises(
-        ValueError, match=r"unknown survival family 'gompertz'.*\['exponential', 'weibull'\]"
+        ValueError, match=r"unknown survival family 'gompertz'.*\['cure', 'exponential', 'weibull'\]"
     ):
         get_family("gompertz")
 
