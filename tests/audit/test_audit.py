@@ -366,15 +366,30 @@ n = [6, 9]
     ("cohort", "a", "expected"),
     [
         # an arm of 40 in a cohort of 30 (this file used to be refused)
-        (30, 40, ["Arm a has 40 patients, more than the whole cohort of 30",
-                  "The arms do not add up: a 40 + b [6, 9] is at least 46, more than the cohort "
-                  "of 30"]),
+        (
+            30,
+            40,
+            [
+                "Arm a has 40 patients, more than the whole cohort of 30",
+                "The arms do not add up: a 40 + b [6, 9] is at least 46, more than the cohort "
+                "of 30",
+            ],
+        ),
         # 12 + 6 > 15 (this file used to be refused)
-        (15, 12, ["The arms do not add up: a 12 + b [6, 9] is at least 18, more than the cohort "
-                  "of 15"]),
+        (
+            15,
+            12,
+            ["The arms do not add up: a 12 + b [6, 9] is at least 18, more than the cohort of 15"],
+        ),
         # 12 + 9 = 21 < 30: nine patients are in no arm, whichever candidate is right
-        (30, 12, ["The arms hold fewer patients than the cohort: a 12 + b [6, 9] is at most 21, "
-                  "9 fewer than the cohort of 30"]),
+        (
+            30,
+            12,
+            [
+                "The arms hold fewer patients than the cohort: a 12 + b [6, 9] is at most 21, "
+                "9 fewer than the cohort of 30"
+            ],
+        ),
         (21, 12, []),  # 12 + 9 = 21: nothing to say
     ],
 )

@@ -56,7 +56,9 @@ def _draws(da) -> np.ndarray:
 
 
 def _interval(x: np.ndarray) -> tuple[float, float, float]:
-    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975])
+    # a median not reached (cure fraction >= 1/2) is infinite: quantiles without interpolation
+    method = "linear" if np.all(np.isfinite(x)) else "lower"
+    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975], method=method)
     return float(med), float(lo), float(hi)
 
 

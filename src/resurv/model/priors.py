@@ -67,6 +67,7 @@ __all__ = [
     "get_prior_set",
     "literature_baseline",
     "prior_predictive",
+    "sample_cure",
     "sample_prior",
     "survival_summary",
 ]
@@ -112,6 +113,8 @@ def _prior_slots(prior_set: PriorSet, family: SurvivalFamily, arms, reference_ar
         slots.append(("log_hr", prior_set.log_hr))
     if family.has_shape:
         slots.append(("log_shape", prior_set.log_shape))
+    if family.has_cure:
+        slots.append(("cure_fraction", prior_set.cure))
     return slots
 
 
@@ -126,6 +129,7 @@ def prior_structure(prior_set: PriorSet) -> tuple:
         prior_set.baseline_scale,
         prior_set.log_hr.distribution,
         prior_set.log_shape.distribution,
+        prior_set.cure.distribution,
     )
 
 
@@ -174,10 +178,12 @@ def build_parameters(
     Notes
     -----
     Free variables: the baseline (:data:`BASELINE_VARIABLES`), ``log_hr`` (dims
-    ``"comparison"``: the non-reference arms, in ``arms`` order) and, for the Weibull,
-    ``log_shape``. Deterministics: ``log_hazard``, ``hazard``, ``hazard_ratio``, ``median``
-    (dims ``"arm"``) and ``shape`` (Weibull). With ``baseline_scale="log_median"``,
-    ``lam[ref] = log(2) / median_ref**k``.
+    ``"comparison"``: the non-reference arms, in ``arms`` order), for the Weibull,
+    ``log_shape``, and for the cure family ``cure_fraction`` (dims ``"arm"``, the prior
+    set's ``cure`` prior on the probability scale; the hazard ratio is then that of the
+    uncured, and there is no ``median`` deterministic). Deterministics: ``log_hazard``,
+    ``hazard``, ``hazard_ratio``, ``median`` (dims ``"arm"``) and ``shape`` (Weibull).
+    With ``baseline_scale="log_median"``, ``lam[ref] = log(2) / median_ref**k``.
     """
     family = get_family(family)
     arms = _check_arms(prior_set, arms, reference_arm)
@@ -216,8 +222,13 @@ def build_parameters(
     log_hazard = pm.Deterministic("log_hazard", log_lam_ref + log_hr_arm, dims="arm")
     hazard = pm.Deterministic("hazard", pt.exp(log_hazard), dims="arm")
     pm.Deterministic("hazard_ratio", pt.exp(log_hr_arm), dims="arm")
-    pm.Deterministic("median", family.median(hazard, k), dims="arm")
-    return ArmParams(arms=arms, lam={a: hazard[i] for i, a in enumerate(arms)}, k=k)
+    lam = {a: hazard[i] for i, a in enumerate(arms)}
+    if not family.has_cure:
+        pm.Deterministic("median", family.median(hazard, k), dims="arm")
+        return ArmParams(arms=arms, lam=lam, k=k)
+    cure = prior_set.cure.to_pymc("cure_fraction", dims="arm", data_prefix=prefix("cure_fraction"))
+    # the median is infinite (not reached) where pi >= 0.5: FitResult.median gives it
+    return ArmParams(arms=arms, lam=lam, k=k, cure={a: cure[i] for i, a in enumerate(arms)})
 
 
 # -- prior predictive ---------------------------------------------------------------------------
@@ -270,7 +281,9 @@ def sample_prior(
     return np.exp(log_lam_ref[:, None] + log_hr_arm), k
 
 
-def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd.DataFrame:
+def survival_summary(
+    hazard, shape, family, arms, reference_arm, *, times, cure=None
+) -> pd.DataFrame:
     """Median and 95% equal-tailed interval of ``S(t)``, the hazard ratio and the median.
 
     Parameters
@@ -283,6 +296,8 @@ def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd
         As in :func:`build_parameters`.
     times : sequence of float
         Times (study units) at which to summarise ``S(t)``.
+    cure : array, shape (draws, n_arms), optional
+        Draws of the cure fraction per arm (the cure family; a ``"cure_fraction"`` row per arm).
 
     Returns
     -------
@@ -298,17 +313,25 @@ def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd
     rows = []
 
     def add(quantity, arm, time, x):
-        lo, mid, hi = np.quantile(x, [0.025, 0.5, 0.975])
+        # a median not reached (cure fraction >= 1/2) is infinite: no interpolation then
+        method = "linear" if np.all(np.isfinite(x)) else "lower"
+        lo, mid, hi = np.quantile(x, [0.025, 0.5, 0.975], method=method)
         rows.append((quantity, arm, time, mid, lo, hi))
 
+    pi = {} if cure is None else {"cure": np.asarray(cure, dtype=float)}
     for i, arm in enumerate(arms):
+        arm_pi = {n: v[:, i] for n, v in pi.items()}
         for t in times:
-            add("survival", arm, float(t), family.survival(t, hazard[:, i], shape))
+            add("survival", arm, float(t), family.survival(t, hazard[:, i], shape, **arm_pi))
     for i, arm in enumerate(arms):
         if i != ref:
             add("hazard_ratio", arm, np.nan, hazard[:, i] / hazard[:, ref])
     for i, arm in enumerate(arms):
-        add("median", arm, np.nan, family.median(hazard[:, i], shape))
+        arm_pi = {n: v[:, i] for n, v in pi.items()}
+        add("median", arm, np.nan, family.median(hazard[:, i], shape, **arm_pi))
+    for i, arm in enumerate(arms):
+        if cure is not None:
+            add("cure_fraction", arm, np.nan, pi["cure"][:, i])
     if family.has_shape:
         add("shape", None, np.nan, shape)
     columns = ["quantity", "arm", "time", "median", "eti95_lower", "eti95_upper"]
@@ -340,7 +363,22 @@ def prior_predictive(
         If the set contains an improper prior (``reference``).
     """
     hazard, shape = sample_prior(prior_set, family, arms, reference_arm, draws=draws, seed=seed)
-    return survival_summary(hazard, shape, family, tuple(arms), reference_arm, times=times)
+    cure = sample_cure(prior_set, family, arms, draws=draws, seed=seed)
+    return survival_summary(
+        hazard, shape, family, tuple(arms), reference_arm, times=times, cure=cure
+    )
+
+
+def sample_cure(prior_set: PriorSet, family, arms, *, draws: int, seed) -> np.ndarray | None:
+    """Draws of each arm's cure fraction, shape (draws, len(arms)); None without a cure fraction.
+
+    Drawn from their own stream (``seed`` spawned once), so that the draws of
+    :func:`sample_prior` are the same whatever the family.
+    """
+    if not get_family(family).has_cure:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    return prior_set.cure.sample(rng, (int(draws), len(arms)))
 
 
 # -- the registry --------------------------------------------------------------------------------

@@ -88,14 +88,16 @@ def _structures(study: Study, tasks: list[FitTask]) -> list[tuple]:
     """The compiled-model structures the fit tasks need (for "compiling ..., 1 of n")."""
     terms = {}
     for close in dict.fromkeys(t.close for t in tasks):
-        terms[close] = study_terms(study, CensoringModel.from_study(study, close=close))[0]
-    return [structure_key(terms[t.close], **_model_arguments(t)) for t in tasks]
+        for family in dict.fromkeys(t.family for t in tasks):
+            censoring = CensoringModel.from_study(study, close=close)
+            terms[close, family] = study_terms(study, censoring, family=family)[0]
+    return [structure_key(terms[t.close, t.family], **_model_arguments(t)) for t in tasks]
 
 
 def precompile_task(task: FitTask) -> bool:
     """Compile the model of a fit task without fitting it (fills the on-disk compile cache)."""
     censoring = CensoringModel.from_study(task.study, close=task.close)
-    terms, _ = study_terms(task.study, censoring)
+    terms, _ = study_terms(task.study, censoring, family=task.family)
     return compile_structure(terms, **_model_arguments(task))
 
 
@@ -112,7 +114,7 @@ def fit_task(task: FitTask) -> FitOutcome:
     start = time.perf_counter()
     study = task.study
     censoring = CensoringModel.from_study(study, close=task.close)
-    terms, methods = study_terms(study, censoring)
+    terms, methods = study_terms(study, censoring, family=task.family)
     res = fit(
         terms,
         **_model_arguments(task),

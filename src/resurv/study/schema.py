@@ -17,7 +17,7 @@ Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
 TIME_UNITS = ("days", "weeks", "months", "years")
 ROUNDINGS = ("round", "truncate", "either")
 ESTIMATORS = ("actuarial", "kaplan-meier", "unknown")
-FAMILIES = ("exponential", "weibull")
+FAMILIES = ("exponential", "weibull", "cure")
 PRIOR_SETS = ("weakly_informative", "sceptical", "enthusiastic", "reference", "literature")
 RELATIONS = ("=", "<", "<=", ">", ">=")
 #: endpoints every study may name, with the label the report gives them
