@@ -305,5 +305,8 @@ class ApproxLandmark(_FigureTerm):
         else:
             log_q = -params.lam[self.arm] * (_masked_power(t[1:], k) - _masked_power(t[:-1], k))
         y, size = data["y"], data["size"]
-        per_n = data["norm"] + y * log_q + (size - y) * pt.log(-pt.expm1(log_q))
+        # a floor on 1 - q: a plateau printed exactly (y = size) under a cure fraction can make
+        # q = 1 in floating point, and 0 * log(0) would be NaN rather than the limit 0
+        log_1mq = pt.log(pt.maximum(-pt.expm1(log_q), 1e-300))
+        per_n = data["norm"] + y * log_q + (size - y) * log_1mq
         return pt.logsumexp(per_n.sum(axis=1) + data["log_weight"])

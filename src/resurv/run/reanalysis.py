@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from resurv.audit.study_audit import audit
+from resurv.compare.plateau import plateau_checks, plateaus
 from resurv.compare.predictive import (
     draws_from_fit,
     predictive_checks,
@@ -144,6 +145,11 @@ def fit_task(task: FitTask) -> FitOutcome:
         landmark_methods=methods,
         seconds=0.0,
     )
+    if plateaus(study) and (task.primary or task.close == study.censoring.close):
+        # a survival printed flat: can this family print it? (one check per family x prior)
+        pdraws = draws_from_fit(res, study, censoring, size=task.ppc_draws, seed=task.seed + 1)
+        reps = replicate_studies(study, pdraws, censoring, seed=task.seed + 2)
+        out.plateaus = plateau_checks(study, reps)
     if task.primary:
         pdraws = draws_from_fit(res, study, censoring, size=task.ppc_draws, seed=task.seed + 1)
         out.ppc = replicate_studies(study, pdraws, censoring, seed=task.seed + 2)

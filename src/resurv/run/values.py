@@ -80,6 +80,8 @@ class FitOutcome:
     checks: pd.DataFrame | None = None
     pseudo: pd.DataFrame | None = None
     pseudo_frequentist: pd.DataFrame | None = None
+    #: plateau checks (:func:`resurv.compare.plateau.plateau_checks`), for studies with one
+    plateaus: pd.DataFrame | None = None
 
 
 @dataclass
