@@ -41,6 +41,7 @@ TARGET = 4.0  # seconds, write_results + write_report
 
 def child(reanalysis: str, out: str) -> None:
     import contextlib
+    import inspect
 
     import resurv.report.build
     import resurv.run.write
@@ -58,7 +59,18 @@ def child(reanalysis: str, out: str) -> None:
         kwargs = {}
         if TraceDrawing is not None:  # as resurv.pipeline.run_study does
             kwargs["traces"] = stack.enter_context(TraceDrawing(len(result.outcomes)))
-        resurv.run.write.write_results(result, folder)
+        if (
+            kwargs
+            and "posteriors_written" in inspect.signature(resurv.run.write.write_results).parameters
+        ):  # a version that starts the trace plots once the posteriors are saved
+            traces = kwargs["traces"]
+
+            def start_traces(written):
+                traces.start(resurv.report.build.trace_jobs(written))
+
+            resurv.run.write.write_results(result, folder, posteriors_written=start_traces)
+        else:
+            resurv.run.write.write_results(result, folder)
         results = time.perf_counter() - start
         start = time.perf_counter()
         resurv.report.build.write_report(folder, **kwargs)

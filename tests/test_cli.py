@@ -114,3 +114,21 @@ def test_compile_progress_lines_reach_the_terminal_unless_quiet():
     finally:
         _show_compiling(True)
     assert stream.getvalue() == "compiling Weibull model, 1 of 2\n"
+
+
+def test_an_interrupt_inside_compiled_code_exits_as_interrupted(monkeypatch, capsys):
+    """Ctrl-C inside a Numba function surfaces as a SystemError caused by the interrupt."""
+    import resurv.cli as cli
+
+    def compiled(_args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(...) returned a result with an exception set") from exc
+
+    monkeypatch.setattr(cli, "_cmd_audit", compiled)
+    assert main(["audit", "models/grazi2000.toml"]) == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert "interrupted; results that were already complete are untouched" in err
+    assert "internal error" not in err
+    assert not cli._interrupted(SystemError("no interrupt behind it"))

@@ -75,6 +75,9 @@ _EXPORTS = {
     "comparison_table": "resurv.compare",
     "write_report": "resurv.report",
     "rebuild_report": "resurv.report",
+    # published Kaplan-Meier curves
+    "reconstruct": ("resurv.reconstruct", None),  # the package, callable as its function
+    "pooled_fit": "resurv.reconstruct",
     # many fits
     "run_tasks": "resurv.parallel",
     "local_executor": "resurv.parallel",
@@ -88,7 +91,8 @@ def __getattr__(name: str) -> Any:
     if target is None:
         raise AttributeError(f"module 'resurv' has no attribute {name!r}")
     module, attr = target if isinstance(target, tuple) else (target, name)
-    value = getattr(importlib.import_module(module), attr)
+    imported = importlib.import_module(module)
+    value = imported if attr is None else getattr(imported, attr)
     globals()[name] = value
     return value
 

@@ -37,6 +37,12 @@ _EPILOG = {
         "example:\n  resurv simulate models/grazi2000.toml --replicates 200 --workers 2\n"
         "  (interrupted? run the same command again: finished replicates are kept)"
     ),
+    "reconstruct": (
+        "example:\n  resurv reconstruct tests/fixtures/curves/leukemia.toml --plausible 20\n"
+        "  resurv reconstruct tests/fixtures/curves/leukemia.toml --fit --force\n"
+        "  (writes ipd.csv, accuracy.csv, intervals.csv and run.json; with --fit also the\n"
+        "  pooled posterior, posterior.csv, and each reconstruction's fit, fits.csv)"
+    ),
 }
 
 
@@ -125,6 +131,7 @@ def _cmd_run(args) -> int:
         force=args.force,
         settings=settings,
         progress=Progress("fits", quiet=args.quiet),
+        trace_plots=args.traces,
     )
     _say(args, outcome.summary_text())
     return EXIT_OK if outcome.all_passed else EXIT_DIAGNOSTICS
@@ -133,7 +140,7 @@ def _cmd_run(args) -> int:
 def _cmd_report(args) -> int:
     from resurv.report import rebuild_report
 
-    paths = rebuild_report(args.results)
+    paths = rebuild_report(args.results, trace_plots=args.traces)
     _say(args, "report written: " + ", ".join(str(p) for p in paths))
     return EXIT_OK
 
@@ -157,6 +164,46 @@ def _cmd_simulate(args) -> int:
     )
     _say(args, outcome.summary_text())
     return EXIT_OK if outcome.passed else EXIT_DIAGNOSTICS
+
+
+def _cmd_reconstruct(args) -> int:
+    from resurv.outputs import check_destination
+    from resurv.reconstruct import reconstruct
+    from resurv.reconstruct.write import write_reconstruction
+
+    plausible = args.plausible or (20 if args.fit else 0)
+    rec = reconstruct(args.study, plausible=plausible, seed=args.seed)
+    out = args.out or Path("results") / f"{rec.study.id}-reconstruction"
+    check_destination(out, force=args.force)
+    pooled = None
+    if args.fit:
+        from resurv.reconstruct import pooled_fit
+
+        _show_compiling(args.quiet)
+        pooled = pooled_fit(rec, family=args.family, prior=args.prior)
+    write_reconstruction(rec, out, force=args.force, pooled=pooled)
+    _say(args, rec.summary().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    for note in rec.notes():
+        _say(args, "note: " + note)
+    if pooled is not None:
+        table = pooled.summary(prob=0.95)
+        _say(args, f"\npooled posterior over {len(pooled.fits)} plausible reconstructions "
+                   f"({args.family}, {args.prior}; median and 95% interval):")  # fmt: skip
+        _say(args, table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    _say(args, f"reconstruction written to {out}")
+    if pooled is not None and not pooled.passed:
+        return EXIT_DIAGNOSTICS
+    return EXIT_OK
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -240,10 +287,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the sweep over the censoring assumptions",
     )
+    p.add_argument(
+        "--traces",
+        choices=("key", "all"),
+        default="key",
+        help="trace plots of the primary prior set's fits and failed fits (key, default) or "
+        "of every fit (all)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = add("report", "Rebuild report.md and report.html from saved results, without refitting.")
     p.add_argument("results", type=Path, help="a results folder written by 'resurv run'")
+    p.add_argument(
+        "--traces",
+        choices=("key", "all"),
+        default="key",
+        help="trace plots of the primary prior set's fits and failed fits (key, default) or "
+        "of every fit (all)",
+    )
     p.set_defaults(func=_cmd_report)
 
     p = add("simulate", "Simulation-based calibration and interval coverage for a study's design.")
@@ -256,6 +317,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prior", default="weakly_informative", help="a proper prior set")
     p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = add("reconstruct", "Reconstruct pseudo-individual data from digitised Kaplan-Meier curves.")
+    p.add_argument("study", type=Path, help="study file with [[curve]] tables")
+    p.add_argument("--out", type=Path, help="folder (default results/<study id>-reconstruction)")
+    p.add_argument("--plausible", type=_non_negative_int, default=0,
+                   help="plausible reconstructions to draw per arm (default 0)")  # fmt: skip
+    p.add_argument("--seed", type=_seed, help="seed of the plausible reconstructions")
+    p.add_argument("--fit", action="store_true",
+                   help="also fit every plausible reconstruction and pool the posteriors "
+                        "(20 reconstructions unless --plausible says otherwise)")  # fmt: skip
+    p.add_argument("--family", choices=("exponential", "weibull"), default="exponential",
+                   help="survival family of --fit (default exponential)")  # fmt: skip
+    p.add_argument("--prior", default="weakly_informative",
+                   choices=("weakly_informative", "sceptical", "enthusiastic", "reference"),
+                   help="prior set of --fit (default weakly_informative)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace existing results (atomically)")
+    p.set_defaults(func=_cmd_reconstruct)
     return parser
 
 
@@ -300,11 +378,29 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"no such file: {exc.filename}. Give the path of an existing file.")
         return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - last resort: one paragraph, no traceback
+        if _interrupted(exc):
+            _error("interrupted; results that were already complete are untouched.")
+            return EXIT_INTERRUPTED
         _error(
             f"unexpected internal error ({type(exc).__name__}: {exc}). Earlier results are "
             "untouched. Please report it with the study file and the command you ran."
         )
         return EXIT_INTERNAL
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is or wraps an interrupt (Ctrl-C, or SIGTERM made one).
+
+    A compiled (Numba) function that an interrupt stops returns with the KeyboardInterrupt
+    pending, which Python raises as a SystemError caused by it.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,10 +32,15 @@ def run_study(
     settings: RunSettings | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trace_plots: str = "key",
 ) -> RunOutcome:
-    """Load, reanalyse and write a study's results folder atomically, with its report."""
-    from resurv.report.build import write_report
-    from resurv.report.drawing import TraceDrawing
+    """Load, reanalyse and write a study's results folder atomically, with its report.
+
+    ``trace_plots`` says which fits get trace plots in the report (``"key"`` or ``"all"``,
+    see :func:`resurv.report.build.traced_fits`).
+    """
+    from resurv.report.build import trace_jobs, write_report
+    from resurv.report.drawing import TraceDrawing, usable_cores
 
     path = Path(path)
     study = load_study(path)
@@ -45,11 +50,26 @@ def run_study(
         return _run_endpoints(study, path, folder, force, settings, executor, progress)
     result = reanalyse(study, settings, executor=executor, progress=progress)
     # the helpers that draw the trace plots start now: they import the plotting libraries
-    # while this process writes the results folder
-    with atomic_folder(folder, force=force) as tmp, TraceDrawing(len(result.outcomes)) as traces:
-        write_results(result, tmp, study_file=path)
+    # while this process writes the posteriors, and draw while it writes the other tables
+    # and draws the main figures
+    primary = result.primary.task
+    expected = sum(
+        trace_plots == "all"
+        or o.status != "ok"
+        or (o.task.prior, o.task.close) == (primary.prior, primary.close)
+        for o in result.outcomes
+    )
+    # started this early, a helper's imports are paid while the posteriors are written, so
+    # one pays even for the two or three trace plots of the default report
+    workers = min(2, usable_cores())
+    with atomic_folder(folder, force=force) as tmp, TraceDrawing(expected, workers) as traces:
+
+        def start_traces(written: Path) -> None:
+            traces.start(trace_jobs(written, trace_plots))
+
+        write_results(result, tmp, study_file=path, posteriors_written=start_traces)
         try:
-            write_report(tmp, traces=traces)
+            write_report(tmp, traces=traces, trace_plots=trace_plots)
         except OutputError:
             raise
     return RunOutcome(folder=folder, reanalysis=result)

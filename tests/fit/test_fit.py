@@ -15,6 +15,7 @@ from resurv.errors import FitError
 from resurv.fit import cache as _compile
 from resurv.fit.build import build_model
 from resurv.fit.sampling import ResurvFitWarning, compare_loo, fit, log_likelihood
+from resurv.model.families import get_family
 from resurv.model.individual_data import IndividualData
 from resurv.model.priors import get_prior_set
 from resurv.model.terms import Term
@@ -132,6 +133,7 @@ def test_result_records_data_and_settings(leukemia_exp, leukemia):
     # the gate covers the free parameters and the key derived quantities only
     gated = set(res.diagnostics.table.index)
     assert gated == {
+        "baseline_reference",  # the free baseline (here the log median, a Normal set)
         "log_median_reference",
         "log_hr[treated]",
         "log_hazard[control]",
@@ -222,6 +224,9 @@ def test_a_model_of_potentials_only_matches_quadrature(deaths, n):
 def test_loo_keeps_censored_patients_and_compares_families(leukemia, leukemia_exp, quick_fit):
     wei = fit(leukemia_term(leukemia), family="weibull", seed=1, **quick_fit)
     assert wei.passed
+    # no target_accept given: each family's own (the Weibull's 0.9), recorded with the fit
+    assert wei.settings["target_accept"] == get_family("weibull").target_accept == 0.9
+    assert leukemia_exp.settings["target_accept"] == get_family("exponential").target_accept
     t = leukemia["t"].to_numpy(float)
     event = leukemia["status"].to_numpy() == 1
     arm = (leukemia["arm"] == "treated").to_numpy().astype(int)

@@ -78,8 +78,17 @@ def page(folder, written):
 
 
 def test_every_figure_is_written_and_not_empty(folder, written):
-    fits = [f["fit_key"] for f in json.loads((folder / "run.json").read_text())["fits"]]
-    expected = [f"{n}.png" for n in MAIN_FIGURES] + [f"trace_rank_{k}.png" for k in fits]
+    fits = json.loads((folder / "run.json").read_text())["fits"]
+    primary = next(f for f in fits if f["fit_key"] == PRIMARY)
+    # trace plots: the primary prior set and close under each family, and the failed fit
+    traced = [
+        f["fit_key"]
+        for f in fits
+        if (f["prior"], f["close"]) == (primary["prior"], primary["close"])
+        or f["fit_key"] == FAILED
+    ]
+    assert PRIMARY in traced and FAILED in traced and len(traced) < len(fits)
+    expected = [f"{n}.png" for n in MAIN_FIGURES] + [f"trace_rank_{k}.png" for k in traced]
     assert [p.name for p in written] == ["report.md", "report.html", *expected]
     for path in written[2:]:
         assert path.parent == folder / "figures"
@@ -111,8 +120,8 @@ def test_markdown_marks_the_failed_fit(markdown):
     # the failure text keeps its "; fix: ..." (the contract separates failures by ";")
     assert re.search(r"- rhat of log_hr\[not_resected\] is [0-9.]+ .*; fix: ", markdown)
     assert "1 of 4 fits failed their convergence diagnostics" in markdown
-    for caption in ("Figure 2. Hazard ratio", f"Figure A4. Trace and rank plots of {FAILED}"):
-        line = next(x for x in lines if x.startswith(f"**{caption}"))
+    for caption in ("Figure 2. Hazard ratio", rf"Figure A\d+. Trace and rank plots of {FAILED}"):
+        line = next(x for x in lines if re.match(rf"\*\*{caption}", x))
         assert f"Marked {FAILED_MARK}: {FAILED}" in line
 
 
@@ -439,3 +448,17 @@ def test_html_stays_small_and_links_its_tables(folder, written, page):
     for link in links:
         assert link.startswith("tables/") and (folder / link).is_file(), link
     assert page.count("<details") >= 4  # the long tables, versions and trace plots
+
+
+def test_every_fit_gets_a_trace_plot_when_asked(folder, tmp_path):
+    copy = tmp_path / "all"
+    shutil.copytree(folder, copy)
+    fits = [f["fit_key"] for f in json.loads((copy / "run.json").read_text())["fits"]]
+    written = rebuild_report(copy, workers=1, trace_plots="all")
+    traces = [p.name for p in written if p.name.startswith("trace_rank_")]
+    assert traces == [f"trace_rank_{k}.png" for k in fits]
+    assert (
+        "Trace and rank plots of every fit are in the appendix" in (copy / "report.md").read_text()
+    )
+    with pytest.raises(ValueError, match="trace plots: one of"):
+        rebuild_report(copy, trace_plots="some")

@@ -29,6 +29,7 @@ recompile of a structure already seen much cheaper than the first one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -83,7 +84,13 @@ class CompiledEntry:
                 f"containers are {sorted(self.dtypes)}"
             )
         cast = {k: np.array(v, dtype=self.dtypes[k], order="C") for k, v in arrays.items()}
-        return self.compiled.with_data(**cast) if cast else self.compiled
+        if not cast:
+            return self.compiled
+        compiled = self.compiled.with_data(**cast)
+        start = getattr(compiled, "initial_point_func", None)
+        if hasattr(start, "bind"):  # start where a model compiled with these data would
+            compiled = dataclasses.replace(compiled, initial_point_func=start.bind(cast))
+        return compiled
 
 
 class _LRU:

@@ -22,7 +22,6 @@ points are compiled for this process only, as nutpie does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from hashlib import sha256
 from math import prod
 from typing import Any
@@ -34,8 +33,42 @@ __all__ = ["compile_model"]
 _VERSION = "1"  # bump when the generated source changes meaning
 
 
-def _flat_initial_point(model, names: list[str], size: int) -> Callable[[int], np.ndarray]:
-    """``seed -> x0``: PyMC's initial point (support point, jittered), flattened in order."""
+class _InitialPoint:
+    """``seed -> x0``: PyMC's initial point (support point, jittered), flattened in order.
+
+    The support point of a prior depends on its hyperparameters (a Normal's is its mean),
+    which are data: a model compiled for one prior set and given another's through
+    ``with_data`` must start where a model compiled for the other would. So the point is
+    computed with the model's data containers set to this object's ``values`` (the compiled
+    data, or those of :meth:`bind`), under one lock: the same seed and data give the same
+    start whichever data set the structure was first compiled with.
+    """
+
+    _lock = threading.Lock()  # chains ask from several threads; the containers are shared
+
+    def __init__(self, point_fn, containers: dict, values: dict, names: list[str], size: int):
+        self.point_fn, self.containers, self.values = point_fn, containers, values
+        self.names, self.size = names, size
+
+    def bind(self, values) -> _InitialPoint:
+        """The initial point of the same model with data ``values`` (by container name)."""
+        merged = {**self.values, **{k: v for k, v in values.items() if k in self.containers}}
+        return _InitialPoint(self.point_fn, self.containers, merged, self.names, self.size)
+
+    def __call__(self, seed: int) -> np.ndarray:
+        with self._lock:
+            for name, value in self.values.items():
+                self.containers[name].set_value(value)
+            point = self.point_fn(seed)
+        parts = [np.asarray(point[n], dtype=np.float64).ravel() for n in self.names]
+        x = np.concatenate(parts) if parts else np.zeros(0)
+        if x.size != self.size:
+            raise RuntimeError(f"initial point of size {x.size}; the model has {self.size}")
+        return x
+
+
+def _flat_initial_point(model, names: list[str], size: int) -> _InitialPoint:
+    """The model's :class:`_InitialPoint`, bound to the data it was built with."""
     from pymc.initial_point import make_initial_point_fn
 
     point_fn = make_initial_point_fn(
@@ -44,18 +77,9 @@ def _flat_initial_point(model, names: list[str], size: int) -> Callable[[int], n
         default_strategy="support_point",
         return_transformed=True,
     )
-    lock = threading.Lock()  # chains ask for their initial points from several threads
-
-    def initial_point(seed: int) -> np.ndarray:
-        with lock:
-            point = point_fn(seed)
-        parts = [np.asarray(point[n], dtype=np.float64).ravel() for n in names]
-        x = np.concatenate(parts) if parts else np.zeros(0)
-        if x.size != size:
-            raise RuntimeError(f"initial point of size {x.size}; the model has {size}")
-        return x
-
-    return initial_point
+    containers = {v.name: v for v in model.data_vars}
+    values = {n: np.array(v.get_value(), copy=True) for n, v in containers.items()}
+    return _InitialPoint(point_fn, containers, values, names, size)
 
 
 def _functions(model):

@@ -129,7 +129,7 @@ def _sample(entry, arrays, *, draws, tune, chains, cores, seed, target_accept):
 def _gated_variables(model, posterior) -> list[str]:
     """Free parameters and the key derived quantities (not every Deterministic)."""
     names = [rv.name for rv in model.free_RVs]
-    names += ["log_hazard", "hazard_ratio", "shape"]
+    names += ["log_median_reference", "log_hazard", "hazard_ratio", "shape"]
     return [n for n in dict.fromkeys(names) if n in posterior.data_vars]
 
 
@@ -164,7 +164,7 @@ def fit(
     chains: int = 4,
     cores: int | None = None,
     seed: int = DEFAULT_SEED,
-    target_accept: float = 0.8,
+    target_accept: float | None = None,
     times: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     retry: bool = True,
@@ -193,8 +193,9 @@ def fit(
         depend on it.
     seed : int, default :data:`DEFAULT_SEED`
         Seed of the sampler: the same seed, data and settings give bit-identical draws.
-    target_accept : float, default 0.8
-        Target acceptance rate of NUTS step-size adaptation.
+    target_accept : float, optional
+        Target acceptance rate of NUTS step-size adaptation (default: the family's
+        ``target_accept``, 0.8 for the Exponential and 0.9 for the Weibull).
     times : sequence of float
         Landmark times for ``S(t)`` in :meth:`FitResult.summary`.
     thresholds : dict, optional
@@ -235,6 +236,8 @@ def fit(
     family, prior_set, arms, reference_arm, terms = _resolve(
         family, prior, arms, reference_arm, terms, prior_kwargs
     )
+    if target_accept is None:
+        target_accept = family.target_accept
     _check_settings(draws, tune, chains, cores, seed, target_accept, thresholds)
     cores = int(cores or min(chains, os.cpu_count() or 1))
     try:

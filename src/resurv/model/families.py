@@ -163,6 +163,9 @@ class SurvivalFamily(ABC):
     has_shape: bool
     #: whether the family has a cure fraction per arm (its methods then take ``cure``)
     has_cure: bool = False
+    #: NUTS target acceptance rate :func:`resurv.fit.fit` uses unless told otherwise: the
+    #: step size that samples this family's posteriors without divergences on first try
+    target_accept: float = 0.8
 
     # -- the math a family states -------------------------------------------------------
     @abstractmethod
@@ -322,6 +325,11 @@ class Weibull(SurvivalFamily):
 
     name = "weibull"
     has_shape = True
+    # With a handful of events the joint posterior of (log median, log shape) is curved
+    # (the shape is barely identified): at 0.8 the flagship's Weibull fits diverge a few
+    # times in 4,000 draws and are refitted; at 0.9 none diverge and, counting the refits,
+    # they take fewer leapfrog steps in all.
+    target_accept = 0.9
 
     def _cumulative_hazard(self, t, lam, k, xp):
         return lam * t**k

@@ -57,7 +57,16 @@ from resurv.report.sections import (
 from resurv.report.sections import _bayes_factor_words as _bayes_factor_words
 from resurv.report.sensitivity import _sensitivity_section, _sensitivity_times
 
-__all__ = ["Results", "load_results", "plain_answer", "rebuild_report", "write_report"]
+__all__ = [
+    "Results",
+    "load_results",
+    "plain_answer",
+    "rebuild_report",
+    "TRACE_CHOICES",
+    "trace_jobs",
+    "traced_fits",
+    "write_report",
+]
 
 
 # -------------------------------------------------------------------------------- figures ---
@@ -80,11 +89,56 @@ FIGURES = (
 )
 
 
-def _trace_jobs(r: Results, folder: Path) -> list[TraceJob]:
-    """The trace plot of every fit whose posterior was saved, in run order."""
+#: which fits get a trace plot: "key" (default) or "all" (see :func:`traced_fits`)
+TRACE_CHOICES = ("key", "all")
+
+
+def traced_fits(r: Results, which: str = "key") -> list[str]:
+    """The fit keys whose trace plots the report shows, in run order.
+
+    ``"all"``: every fit. ``"key"``: the fit of the primary prior set and study close under
+    each family (the primary fit and its counterparts), and every fit that failed its
+    diagnostics. Every fit's diagnostics are in the report's table either way; trace plots
+    of the passing sensitivity fits add pages a reader skips and most of the drawing time.
+    """
+    if which not in TRACE_CHOICES:
+        raise ValueError(f"trace plots: one of {list(TRACE_CHOICES)}; received {which!r}")
+    keys = [str(f["fit_key"]) for f in r.fits]
+    if which == "all":
+        return keys
+    primary = next((f for f in r.fits if f["fit_key"] == r.primary), None)
+    failed = set(r.failed)
+    key = [
+        str(f["fit_key"])
+        for f in r.fits
+        if f["fit_key"] in failed
+        or f["fit_key"] == r.primary
+        or (
+            primary is not None
+            and (f.get("prior"), f.get("close")) == (primary.get("prior"), primary.get("close"))
+        )
+    ]
+    return [k for k in keys if k in key]
+
+
+def trace_jobs(results_dir, which: str = "key") -> list[TraceJob]:
+    """The trace plots :func:`write_report` draws for a results folder, for an early start.
+
+    Needs only the posteriors, ``run.json`` and the diagnostics and sensitivity tables (see
+    ``posteriors_written`` of :func:`resurv.run.write.write_results`).
+    """
+    r = load_results(results_dir)
+    return _trace_jobs(r, confined(r.folder, "figures"), which)
+
+
+def _trace_jobs(r: Results, folder: Path, which: str = "key") -> list[TraceJob]:
+    """The trace plot of every fit :func:`traced_fits` picks whose posterior was saved."""
     jobs = []
+    chosen = set(traced_fits(r, which))
     for f in r.fits:
         k = f["fit_key"]
+        if k not in chosen:
+            continue
         zarr = r.folder / "posterior" / f"{k}.zarr"
         if zarr.exists():
             jobs.append(
@@ -98,7 +152,11 @@ def _trace_jobs(r: Results, folder: Path) -> list[TraceJob]:
 
 
 def _figures(
-    r: Results, folder: Path, workers: int | None = None, traces: TraceDrawing | None = None
+    r: Results,
+    folder: Path,
+    workers: int | None = None,
+    traces: TraceDrawing | None = None,
+    which: str = "key",
 ) -> tuple[dict[str, Image], dict[str, Image]]:
     """Draw every figure the tables allow; return the main figures and the appendix by name.
 
@@ -106,7 +164,7 @@ def _figures(
     (see :class:`~resurv.report.drawing.TraceDrawing`): those of ``traces`` if given, else
     helpers started here; ``workers`` counts the processes.
     """
-    jobs = _trace_jobs(r, folder)
+    jobs = _trace_jobs(r, folder, which)
     with contextlib.ExitStack() as stack:
         if traces is None:
             traces = stack.enter_context(TraceDrawing(len(jobs), workers))
@@ -229,7 +287,14 @@ def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> l
     blocks += _model_section(r)
     assumptions = [str(a) for a in r.run.get("assumptions", [])]
     blocks += [Heading(2, "Assumptions"), Bullets(tuple(assumptions or ["none recorded"]))]
-    refs = f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
+    every = len(appendix) == len(r.fits)
+    refs = (
+        f"Trace and rank plots of every fit are in the appendix ({len(appendix)} figures)."
+        if every
+        else f"Trace and rank plots of the primary prior set's fit under each family and of "
+        f"every fit that failed its diagnostics are in the appendix ({len(appendix)} of "
+        f"{len(r.fits)} fits; 'resurv report --traces all' draws every fit's)."
+    )
     blocks += _diagnostics_section(r, refs if appendix else "")
     blocks += _provenance_section(r)
     if appendix:
@@ -255,7 +320,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_report(
-    results_dir, *, workers: int | None = None, traces: TraceDrawing | None = None
+    results_dir,
+    *,
+    workers: int | None = None,
+    traces: TraceDrawing | None = None,
+    trace_plots: str = "key",
 ) -> list[Path]:
     """Write ``figures/*.png``, ``report.md`` and ``report.html`` into a results folder.
 
@@ -272,6 +341,8 @@ def write_report(
     traces : resurv.report.drawing.TraceDrawing, optional
         Helpers started earlier (entered, not yet started), to draw the trace plots instead
         of helpers started here; ``workers`` is then not used.
+    trace_plots : {"key", "all"}, default "key"
+        Which fits get a trace-and-rank figure in the appendix (:func:`traced_fits`).
 
     Returns
     -------
@@ -293,7 +364,7 @@ def write_report(
     r = load_results(results_dir)
     folder = confined(r.folder, "figures")
     folder.mkdir(exist_ok=True)
-    main, appendix = _figures(r, folder, workers, traces)
+    main, appendix = _figures(r, folder, workers, traces, trace_plots)
     images = [*main.values(), *appendix.values()]
     written = {r.folder / im.file for im in images}
     for stale in folder.glob("*.png"):
@@ -307,10 +378,12 @@ def write_report(
     return [md_path, html_path, *(r.folder / im.file for im in images)]
 
 
-def rebuild_report(results_dir, *, workers: int | None = None) -> list[Path]:
+def rebuild_report(
+    results_dir, *, workers: int | None = None, trace_plots: str = "key"
+) -> list[Path]:
     """Rebuild the report of a saved results folder without refitting (``resurv report``).
 
     Same as :func:`write_report`; raises :class:`~resurv.errors.OutputError` naming the
     missing file when ``results_dir`` is not a resurv results folder.
     """
-    return write_report(results_dir, workers=workers)
+    return write_report(results_dir, workers=workers, trace_plots=trace_plots)

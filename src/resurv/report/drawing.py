@@ -30,7 +30,14 @@ from typing import Any, BinaryIO
 from resurv.report import plots
 from resurv.report.results import _open_posterior
 
-__all__ = ["MIN_FIGURES_PER_HELPER", "TraceDrawing", "TraceJob", "draw_trace", "helper_count"]
+__all__ = [
+    "MIN_FIGURES_PER_HELPER",
+    "TraceDrawing",
+    "TraceJob",
+    "draw_trace",
+    "helper_count",
+    "usable_cores",
+]
 
 #: trace plots a helper process needs before starting one pays: a helper first imports the
 #: plotting libraries, which takes about as long as drawing three of them
@@ -57,7 +64,8 @@ def draw_trace(job: TraceJob) -> str:
     )  # fmt: skip
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may use (its CPU affinity where the system has one)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -77,7 +85,7 @@ def helper_count(n_figures: int, workers: int | None = None) -> int:
         return max(0, min(workers - 1, n_figures))
     if not sys.executable:  # an embedded interpreter cannot start another
         return 0
-    return max(0, min(_cores() - 1, n_figures // MIN_FIGURES_PER_HELPER))
+    return max(0, min(usable_cores() - 1, n_figures // MIN_FIGURES_PER_HELPER))
 
 
 # ----------------------------------------------------------------------- the pipe protocol ---
@@ -188,9 +196,15 @@ class TraceDrawing:
         self.helped = 0
 
     def start(self, jobs: Sequence[TraceJob]) -> None:
-        """Hand the jobs over: the helpers take them from the last."""
+        """Hand the jobs over: the helpers take them from the last.
+
+        A caller may start the jobs early (the pipeline does, as soon as the posteriors are
+        saved); starting the same jobs again is then a no-op, other jobs an error.
+        """
         with self._lock:
             if self._given.is_set():
+                if list(jobs) == self.jobs:
+                    return
                 raise RuntimeError("these trace plots were started already; start them once")
             self.jobs = list(jobs)
             self._open = list(range(len(self.jobs)))

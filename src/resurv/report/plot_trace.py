@@ -21,6 +21,7 @@ __all__ = ["KEY_PARAMETERS", "RANK_DRAWS", "key_parameters", "trace_rank"]
 RANK_DRAWS = 500
 #: posterior variables shown by :func:`trace_rank`, in this order, when present
 KEY_PARAMETERS = (
+    "baseline_reference",
     "log_median_reference",
     "hazard_reference",
     "log_hazard_reference",
@@ -32,6 +33,8 @@ KEY_PARAMETERS = (
 def key_parameters(posterior: xr.Dataset) -> list[str]:
     """Return the free parameters of a resurv model in ``posterior`` (else its first four)."""
     names = [v for v in KEY_PARAMETERS if v in posterior.data_vars]
+    if "baseline_reference" in names:  # the free baseline; the median is derived from it
+        names.remove("log_median_reference")
     return names or list(posterior.data_vars)[:4]
 
 

@@ -10,6 +10,7 @@ model comparison, one Zarr store per posterior and ``run.json``. Importable from
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,16 +132,24 @@ def _write_zarr(tree: xr.DataTree, path: Path) -> None:
         target.write_bytes(buffer.to_bytes())
 
 
-def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None = None) -> None:
-    """Write every table, the posteriors, audit.json and run.json into ``folder``."""
+def write_results(
+    result: Reanalysis,
+    folder: Path,
+    *,
+    study_file: Path | None = None,
+    posteriors_written: Callable[[Path], None] | None = None,
+) -> None:
+    """Write every table, the posteriors, audit.json and run.json into ``folder``.
+
+    ``posteriors_written(folder)``, if given, is called as soon as the posteriors, run.json
+    and the fits' diagnostics and sensitivity tables are in ``folder`` (what the trace plots
+    of the report need), before the other tables are written: the pipeline starts drawing
+    the trace plots then.
+    """
     study = result.study
     tables = folder / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     (folder / "posterior").mkdir(exist_ok=True)
-    result.audit.to_json(folder / "audit.json")
-    result.audit.to_frame().to_csv(tables / "audit.csv", index=False)
-    result.audit.deaths_frame().to_csv(tables / "audit_deaths.csv", index=False)
-    result.comparison.to_csv(tables / "comparison.csv", index=False, float_format="%.6g")
 
     def tag(frame: pd.DataFrame, o: FitOutcome) -> pd.DataFrame:
         t = o.task
@@ -162,6 +171,15 @@ def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None =
     pd.concat([tag(o.diagnostics, o) for o in result.outcomes]).to_csv(
         tables / "diagnostics.csv", index=False, float_format="%.6g"
     )
+    for o in result.outcomes:
+        _write_zarr(o.idata, folder / "posterior" / f"{o.task.key}.zarr")
+    write_json(folder / "run.json", _run_json(result, study_file))
+    if posteriors_written is not None:
+        posteriors_written(folder)
+    result.audit.to_json(folder / "audit.json")
+    result.audit.to_frame().to_csv(tables / "audit.csv", index=False)
+    result.audit.deaths_frame().to_csv(tables / "audit_deaths.csv", index=False)
+    result.comparison.to_csv(tables / "comparison.csv", index=False, float_format="%.6g")
     pd.concat(
         [
             tag(pd.DataFrame(o.candidates), o)[["fit_key", "arm", "n", "posterior_weight"]]
@@ -235,9 +253,6 @@ def write_results(result: Reanalysis, folder: Path, *, study_file: Path | None =
     prior_predictive_table(result, prior_sets=prior_sets).to_csv(
         tables / "prior_predictive.csv", index=False, float_format="%.6g"
     )
-    for o in result.outcomes:
-        _write_zarr(o.idata, folder / "posterior" / f"{o.task.key}.zarr")
-    write_json(folder / "run.json", _run_json(result, study_file))
 
 
 def _run_json(result: Reanalysis, study_file: Path | None) -> dict[str, Any]:

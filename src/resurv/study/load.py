@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from resurv.study.checks import fail
+from resurv.study.curves import curves_to_mapping
 from resurv.study.parse import build_study
 from resurv.study.schema import (
     FIGURE_KINDS,
@@ -71,13 +72,14 @@ def load_study(path: str | PathLike[str]) -> Study:
     except OSError as e:
         reason = e.strerror or type(e).__name__
         raise fail("file", f"{str(p)!r} ({reason})", allowed, "Check the path.") from None
-    return loads_study(data)
+    return loads_study(data, base_dir=p.parent)
 
 
-def loads_study(data: bytes | str) -> Study:
+def loads_study(data: bytes | str, *, base_dir: str | PathLike[str] | None = None) -> Study:
     """Parse and validate a study from the bytes (or text) of a TOML study file.
 
     ``source_sha256`` is the SHA-256 of the bytes (of the UTF-8 encoding of a text).
+    ``base_dir`` is the folder in which the CSV files of digitised curves are looked up.
     """
     data = data.encode("utf-8") if isinstance(data, str) else data
     if len(data) > MAX_FILE_BYTES:
@@ -102,16 +104,22 @@ def loads_study(data: bytes | str) -> Study:
             "each key appears once per table."
         )
         raise fail("file", f"invalid TOML at {place} ({reason})", "TOML syntax", fix) from None
-    return parse_study(mapping, source_sha256=sha256)
+    return parse_study(mapping, source_sha256=sha256, base_dir=base_dir)
 
 
-def parse_study(mapping: Mapping[str, Any], *, source_sha256: str = "") -> Study:
+def parse_study(
+    mapping: Mapping[str, Any],
+    *,
+    source_sha256: str = "",
+    base_dir: str | PathLike[str] | None = None,
+) -> Study:
     """Validate an already parsed study mapping (the TOML document as a dict).
 
     The mapping is not modified. Raises :class:`~resurv.errors.StudyError` as
-    :func:`load_study` does.
+    :func:`load_study` does. ``base_dir``: the folder of the CSV files of digitised curves.
     """
-    return build_study(mapping, source_sha256=source_sha256)
+    folder = None if base_dir is None else Path(base_dir)
+    return build_study(mapping, source_sha256=source_sha256, base_dir=folder)
 
 
 def study_to_mapping(study: Study) -> dict[str, Any]:
@@ -147,6 +155,8 @@ def study_to_mapping(study: Study) -> dict[str, Any]:
     out["analysis"] = analysis
     if s.output_dir is not None:
         out["output"] = {"dir": s.output_dir}
+    if s.curves:
+        out["curve"] = curves_to_mapping(s.curves)
     return out
 
 

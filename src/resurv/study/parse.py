@@ -17,6 +17,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from resurv.study.checks import _ID_RULE, Context, Table, _fmt, fail
@@ -31,6 +32,7 @@ from resurv.study.checks import real as real
 from resurv.study.checks import show as show
 from resurv.study.checks import subset as subset
 from resurv.study.checks import text as text
+from resurv.study.curves import parse_curves
 from resurv.study.figures import _figure
 from resurv.study.schema import (
     ENDPOINTS,
@@ -50,7 +52,7 @@ from resurv.study.schema import (
 YEARS = (1900.0, 2100.0)
 _DIR_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
-_TOP_KEYS = ("study", "censoring", "analysis", "output", "arm", "figure")
+_TOP_KEYS = ("study", "censoring", "analysis", "output", "arm", "figure", "curve")
 _STUDY_KEYS = ("id", "title", "citation", "time_unit", "rounding", "cohort_n", "reference_arm",
                "endpoints")  # fmt: skip
 _CENSORING_KEYS = ("accrual", "close", "loss_rate", "close_candidates", "note")
@@ -63,8 +65,11 @@ _ARM_KEYS = ("id", "n", "label", "note")
 # --------------------------------------------------------------------------- the study
 
 
-def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
-    """Validate a parsed study mapping and build the :class:`Study`."""
+def build_study(mapping: Any, *, source_sha256: str = "", base_dir: Path | None = None) -> Study:
+    """Validate a parsed study mapping and build the :class:`Study`.
+
+    ``base_dir`` is the study file's folder: digitised curves may name CSV files in it.
+    """
     if not isinstance(mapping, Mapping):
         raise fail("file", show(mapping), "a mapping of tables", "Pass the dict from tomllib.")
     if not mapping:
@@ -125,9 +130,10 @@ def build_study(mapping: Any, *, source_sha256: str = "") -> Study:
             fix = "Give each figure its own id, or drop id to use the default kind-index."
             raise fail(f"figure[{i}].id", f"{fig.id!r} a second time", "unique figure ids", fix)
         figures.append(fig)
+    curves = parse_curves(top.get("curve", []), ctx, base_dir)
     return Study(study_id, title, citation, time_unit, rounding, cohort_n,  # type: ignore[arg-type]
                  reference_arm, arms, tuple(figures), censoring, analysis, source_sha256,
-                 output_dir, endpoint_labels)  # fmt: skip
+                 output_dir, endpoint_labels=endpoint_labels, curves=curves)  # fmt: skip
 
 
 def _endpoints(value: Any, path: str) -> tuple[tuple[str, str], ...]:

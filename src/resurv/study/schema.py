@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from resurv.study.digitised import DigitisedCurve
+
 Rounding = Literal["round", "truncate", "either"]
 Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
 TIME_UNITS = ("days", "weeks", "months", "years")
@@ -260,6 +262,7 @@ class Study:
     output_dir: str | None = None  # folder name under the project's results/ folder
     #: endpoints declared in ``[study] endpoints``, as (name, label) pairs in file order
     endpoint_labels: tuple[tuple[str, str], ...] = ()
+    curves: tuple[DigitisedCurve, ...] = ()  # digitised Kaplan-Meier curves, one per arm
 
     def arm(self, arm_id: str) -> Arm:
         """Return the arm called ``arm_id``."""
@@ -305,7 +308,8 @@ class Study:
         Each endpoint has hazards of its own per arm, so each is fitted separately on the
         figures that name it. Figures that take no endpoint (``count``, ``percent_of``,
         ``followup``) describe the cohort, not one endpoint's events: they go with
-        ``"os"`` (with the first endpoint when no figure is about ``"os"``). The literature
+        ``"os"`` (with the first endpoint when no figure is about ``"os"``), and so do the
+        digitised curves. The literature
         prior describes overall survival, so a study restricted to another endpoint drops
         the ``"literature"`` prior set. The title names the endpoint when the study has
         several; the id is unchanged.
@@ -325,7 +329,8 @@ class Study:
             priors = tuple(p for p in analysis.priors if p != "literature") or Analysis.priors
             analysis = replace(analysis, priors=priors, literature=None)
         title = f"{self.title} ({self.endpoint_label(name)})"
-        return replace(self, figures=figures, analysis=analysis, title=title)
+        curves = self.curves if name == home else ()  # digitised curves: overall survival
+        return replace(self, figures=figures, analysis=analysis, title=title, curves=curves)
 
     @property
     def max_followup(self) -> float:
