@@ -124,6 +124,7 @@ def _cmd_run(args) -> int:
         chains=args.chains,
         workers=args.workers,
         sensitivity=not args.no_sensitivity,
+        plausible=args.plausible,
     )
     outcome = run_study(
         args.study,
@@ -294,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="trace plots of the primary prior set's fits and failed fits (key, default) or "
         "of every fit (all)",
     )
+    p.add_argument("--plausible", type=_positive_int, default=20,
+                   help="plausible reconstructions per digitised curve, for a study with "
+                        "[[curve]] tables (default 20)")  # fmt: skip
     p.set_defaults(func=_cmd_run)
 
     p = add("report", "Rebuild report.md and report.html from saved results, without refitting.")

@@ -442,16 +442,37 @@ def test_unknown_estimator_audits_both_and_leaves_the_choice_open():
     assert audit(grazi(figures=(fig,))).row("s").verdict == "impossible"
 
 
-def test_large_arm_falls_back_to_a_search():
+def test_large_arm_is_decided_exactly_without_its_graph():
+    """120 patients printing 50.0% at 4 years: 1 to 60 deaths, decided without counting.
+
+    1 death: withdraw all but two, then one dies, 1 - 1/2 = 1/2 (0 deaths print 100%).
+    60 deaths without withdrawals telescope to 1 - 60/120 = 1/2. With D deaths the product is
+    at most 1 - D/120 (a withdrawal only shrinks later denominators, and
+    1 - d/(r - c/2) <= 1 - d/r), so 61 or more print at most 49.2%.
+    """
     fig = SurvivalFigure("s", arm="big", time=4, percent=Printed(50.0, 1), estimator="actuarial")
     study = grazi(figures=(fig,), arms=(Arm("big", (120,)),), cohort_n=None)
     start = time.perf_counter()
     row = audit(study, max_states=20_000).row("s")
     assert time.perf_counter() - start < 15
     assert row.verdict == "feasible" and row.n_configurations is None
-    assert "too many configurations to count within the budget" in row.words
+    assert row.deaths_range == (1, 60)
+    assert "gives it with 1 to 60 deaths before year 4 (decided exactly; too many" in row.words
     act = next(d for d in row.details if d["estimator"] == "actuarial")
-    assert act["example"] is not None and "stopped after" in act["summary"]
+    assert act["deaths_exact"] and "stopped after" in act["summary"]
+
+
+def test_a_budget_changes_no_verdict_and_no_deaths_range():
+    """The flagship audited with a tiny budget: same verdicts and deaths ranges, no counts."""
+    study = grazi()
+    full, small = audit(study), audit(study, max_states=30, max_edges=60)
+    survival = [r.figure_id for r in full.rows if r.kind == "survival"]
+    assert survival
+    for fid in survival:
+        a, b = full.row(fid), small.row(fid)
+        assert b.verdict == a.verdict and b.deaths_range == a.deaths_range
+        assert b.n_configurations is None
+        assert "configurations to count" in b.words
 
 
 def test_undefined_arm_is_not_audited():

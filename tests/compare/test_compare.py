@@ -59,16 +59,21 @@ def flagship():
 def test_recomputed_survival_never_calls_an_uncounted_figure_infeasible(flagship):
     """A graph past its budget whose search found a configuration is feasible, not infeasible."""
     from resurv.audit import audit
+    from resurv.audit.wording import deaths_text
     from resurv.compare.table import _recomputed_survival
 
     small = audit(flagship, max_states=30, max_edges=60)  # every landmark graph passes the budget
     resected = small.row("survival_4y_resected")
     assert resected.verdict == "feasible" and resected.n_configurations is None
     text = _recomputed_survival(small, flagship.figure("survival_4y_resected"), flagship)
-    assert text == "n=19: feasible, e.g. with 1 death (too many configurations to count)"
+    assert text == "n=19: feasible with 1 death (too many configurations to count)"
     other = _recomputed_survival(small, flagship.figure("survival_4y_not_resected"), flagship)
     assert "no feasible configuration" not in other
-    assert other.startswith("n=6: feasible, e.g. with 3 deaths")
+    full = audit(flagship)
+    for n in (6, 9):  # the ranges decided without the graph are those of the full graph
+        lo, hi = full.graph_of("survival_4y_not_resected", n).deaths_range()
+        deaths = f"{lo}-{hi} deaths" if lo != hi else deaths_text(lo)
+        assert f"n={n}: feasible with {deaths} (too many configurations to count)" in other
 
 
 def test_recomputed_survival_counts_when_the_audit_counted(flagship):
@@ -78,3 +83,48 @@ def test_recomputed_survival_counts_when_the_audit_counted(flagship):
     full = audit(flagship)
     text = _recomputed_survival(full, flagship.figure("survival_4y_resected"), flagship)
     assert text == "n=19: 25/27 = 92.59% (1 death)"
+
+
+_UNKNOWN_ESTIMATOR = """
+[study]
+id = "unknown_estimator"
+title = "An arm of 5 printing 38% at 1 year, estimator not stated"
+citation = "Example A. J Example 2001;1:1-2"
+time_unit = "years"
+rounding = "round"
+
+[censoring]
+accrual = [1990, 1994]
+close = 1996.0
+
+[[arm]]
+id = "a"
+n = 5
+
+[[figure]]
+kind = "survival"
+id = "s1"
+arm = "a"
+time = 1
+percent = "38"
+"""
+
+
+def test_recomputed_survival_looks_at_every_estimator_the_figure_may_use():
+    """Estimator unknown: the life table cannot print 38% of 5 at 1 year, Kaplan-Meier can.
+
+    The audit calls the figure feasible; the recomputed column must say what Kaplan-Meier
+    gives, not 'no feasible configuration' from the first estimator alone.
+    """
+    from resurv.audit import audit
+    from resurv.compare.table import _recomputed_survival
+    from resurv.study import loads_study
+
+    study = loads_study(_UNKNOWN_ESTIMATOR)
+    result = audit(study)
+    assert result.row("s1").verdict == "feasible"
+    assert audit(study).graph_of("s1", 5, "actuarial").n_configurations() == 0
+    text = _recomputed_survival(result, study.figure("s1"), study)
+    assert "no feasible configuration" not in text
+    assert text.startswith("n=5, Kaplan-Meier: ")
+    assert "the actuarial table" not in text

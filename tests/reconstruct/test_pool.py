@@ -35,6 +35,18 @@ def test_pooled_draws_come_equally_from_every_reconstruction(pooled):
     assert np.array_equal(np.sort(first), np.sort(own))
 
 
+def test_pooled_survival_is_each_draws_own_exponential_survival(pooled):
+    """Sample i of ``surv_at`` is the same draw of the same fit as sample i of ``hazard``."""
+    _, p = pooled
+    times = np.array([5.0, 10.0, 20.0])
+    surv = p.surv_at(times)
+    assert (
+        surv.dims == ("sample", "arm", "time") and surv.sizes["sample"] == p.hazard.sizes["sample"]
+    )
+    expected = np.exp(-p.hazard.values[:, :, None] * times)
+    np.testing.assert_allclose(surv.values, expected, rtol=1e-12)
+
+
 def test_pooled_posterior_sits_on_the_full_data_posterior(pooled, leukemia):
     """Reconstructions of a curve read with its at-risk table carry nearly the full data."""
     _, p = pooled

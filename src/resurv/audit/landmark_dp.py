@@ -44,8 +44,9 @@ Budget
 The number of states grows with the number of distinct running products, fast for
 mid-range values (50%) and large arms. :func:`build_landmark_graph` stops once it passes
 ``max_states`` or ``max_edges`` and returns a graph whose :class:`BuildSummary` says how far
-it got, instead of hanging; :func:`find_configuration` then still looks for one
-configuration that prints the figure (``benchmarks/bench_audit.py`` measures both).
+it got, instead of hanging; :func:`resurv.audit.landmark_bounds.deaths_bounds` then still
+decides exactly whether the figure prints and its deaths range, without the feasible set
+(``benchmarks/bench_audit.py`` measures both).
 
 References
 ----------

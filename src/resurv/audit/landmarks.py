@@ -3,8 +3,9 @@
 :func:`_audit_survival` checks one ``survival`` figure for every candidate arm size under
 the printed estimator and the other one; :func:`_joint_landmarks` checks all of an arm's
 survival figures together. Both build (or reuse, through a shared cache) the landmark graphs
-of :mod:`resurv.audit.landmark_dp`, and search for one configuration when a graph passes its
-budget.
+of :mod:`resurv.audit.landmark_dp`; when a graph passes its budget,
+:mod:`resurv.audit.landmark_bounds` still decides feasibility and the deaths range exactly
+(the number of configurations is then not known).
 
 Both return data only: the status, counts and death ranges of every graph checked (and a
 ``reason`` code or ``message`` when a figure cannot be checked); :mod:`resurv.audit.wording`
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from resurv.audit.landmark_bounds import deaths_bounds
 from resurv.audit.landmark_dp import ESTIMATORS, build_landmark_graph
-from resurv.audit.landmark_search import find_configuration
 from resurv.audit.printing import RULES, rules_for
 from resurv.audit.result import AuditRow
 from resurv.errors import AuditError
@@ -24,7 +25,12 @@ from resurv.study.schema import Study, SurvivalFigure
 
 
 def _landmark_detail(arm, n, estimator, checkpoints, width, cache, budget) -> dict[str, Any]:
-    """Build (or reuse) one graph and summarise it; search when it passes the budget."""
+    """Build (or reuse) one graph and summarise it; past its budget, decide without it.
+
+    A graph past the budget is not counted; :func:`~resurv.audit.landmark_bounds.deaths_bounds`
+    then decides exactly whether the figure prints and, usually, its deaths range
+    (``deaths_exact``); when it cannot, ``deaths_range`` holds proven bounds.
+    """
     key = (arm, n, estimator, tuple(checkpoints), width)
     if key not in cache:
         cache[key] = build_landmark_graph(
@@ -41,18 +47,19 @@ def _landmark_detail(arm, n, estimator, checkpoints, width, cache, budget) -> di
             "n_configurations": count,
             "by_rule": by_rule,
             "deaths_range": g.deaths_range(),
+            "deaths_exact": True,
             "example": None,
         }
-    found = find_configuration(n, checkpoints, estimator=estimator, width=width)
-    status = (
-        "undecided" if not found.decided else "feasible" if found.configuration else "impossible"
-    )
+    found = deaths_bounds(n, checkpoints, estimator=estimator, width=width)
+    status = {True: "feasible", False: "impossible", None: "undecided"}[found.feasible]
+    example = found.examples[min(found.examples)] if found.examples else None
     return detail | {
         "status": status,
         "n_configurations": None,
         "by_rule": {},
-        "deaths_range": None,
-        "example": found.configuration,
+        "deaths_range": found.deaths_range,
+        "deaths_exact": found.exact,
+        "example": example,
     }
 
 
@@ -88,7 +95,8 @@ def _audit_survival(f: SurvivalFigure, study: Study, rules, cache, budget) -> Au
     counted = [d["n_configurations"] for d in mine if d["status"] == "feasible"]
     total = sum(counted) if counted and None not in counted else None
     spans = [d["deaths_range"] for d in mine if d["deaths_range"]]
-    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+    exact = all(d["deaths_exact"] for d in mine if d["status"] == "feasible")
+    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans and exact else None
     notable = any(d["status"] == "impossible" for d in details)
     return AuditRow(
         f.id, "survival", "", verdict, "", total, span, details, f.arm, f.time, notable, reason

@@ -78,8 +78,8 @@ def audit(
     study : Study
     max_states, max_edges : int
         Budget of each landmark graph (see :func:`resurv.audit.landmark_dp.build_landmark_graph`).
-        A graph that passes it is summarised, and a depth-first search still looks for one
-        configuration that prints the figure.
+        A graph that passes it is not counted, but whether the figure prints and its deaths
+        range are still decided exactly (:mod:`resurv.audit.landmark_bounds`).
 
     Returns
     -------

@@ -243,12 +243,24 @@ def _landmark_words(head: str, details: Sequence[Mapping], last_time: float, uni
             plural = "s" if count != 1 else ""
             counted = f"{count:,} configuration{plural}{note}"
             clauses.append(f"{name} gives it {only}with {deaths} {before} ({counted})")
+        elif d["status"] == "feasible" and d.get("deaths_exact") and d["deaths_range"]:
+            lo, hi = d["deaths_range"]
+            deaths = f"exactly {deaths_text(lo)}" if lo == hi else f"{lo} to {deaths_text(hi)}"
+            only = "only " if lo == hi else ""
+            clauses.append(
+                f"{name} gives it {only}with {deaths} {before} (decided exactly; too many "
+                "configurations to count within the budget)"
+            )
         elif d["status"] == "feasible":
             example = d["example"]
             total = sum(example[0:-1:2])
+            bounds = ""
+            if d.get("deaths_range"):
+                lo, hi = d["deaths_range"]
+                bounds = f"; any total lies between {lo} and {hi}"
             clauses.append(
                 f"{name} gives it, e.g. with {deaths_text(total)} {before} (too many "
-                "configurations to count within the budget)"
+                f"configurations to count within the budget{bounds})"
             )
         elif d["status"] == "undecided":
             clauses.append(f"{name} could not be decided within the budget")

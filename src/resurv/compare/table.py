@@ -14,9 +14,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from resurv.audit.landmark_dp import ESTIMATORS
 from resurv.audit.printing import check_percent_of, feasible_counts, rules_for
 from resurv.audit.result import Audit
-from resurv.audit.wording import deaths_text
+from resurv.audit.wording import ESTIMATOR_NAMES, deaths_text
 from resurv.fit.result import FitResult
 from resurv.model.count_terms import RateTerm, rule_of_three
 from resurv.model.terms import term_name
@@ -188,39 +189,55 @@ def _fraction_text(x: Fraction) -> str:
 def _recomputed_survival(audit: Audit, f: SurvivalFigure, study: Study) -> str:
     """The landmark values (and deaths) the feasible data give, per candidate arm size.
 
-    A graph that passed the audit's budget is not counted, but its search may still have found
-    a configuration: that is said as "feasible, e.g. with k deaths", never as infeasible.
-    "no feasible configuration" is said only when the audit decided every size impossible.
+    Every estimator the figure may have been printed with is looked at (both when it is
+    "unknown"), as the audit's verdict does. A graph that passed the audit's budget is not
+    counted, but its search may still have found a configuration: that is said as
+    "feasible, e.g. with k deaths", never as infeasible; a size the audit could not decide is
+    said to be undecided. "no feasible configuration" is said only when the audit decided
+    every size and every such estimator impossible.
     """
     row = audit.row(f.id)
-    estimator = next((d["estimator"] for d in row.details if "estimator" in d), None)
-    parts, impossible = [], 0
+    declared = ESTIMATORS if f.estimator == "unknown" else (f.estimator,)
+    named = len(declared) > 1
+    parts, undecided, impossible = [], [], 0
     for n in study.arm(f.arm).n:
-        detail = next(
-            (d for d in row.details if d.get("n") == n and d.get("estimator") == estimator), None
-        )
-        try:
-            g = audit.graph_of(f.id, n)
-        except (KeyError, ValueError):
-            g = None
-        if g is not None and not g.truncated:
-            if g.n_configurations():
-                parts.append(_counted_text(g, n))
-            else:
+        for estimator in declared:
+            detail = next(
+                (d for d in row.details if d.get("n") == n and d.get("estimator") == estimator),
+                None,
+            )
+            label = f"n={n}, {ESTIMATOR_NAMES[estimator]}" if named else f"n={n}"
+            try:
+                g = audit.graph_of(f.id, n, estimator)
+            except (KeyError, ValueError):
+                g = None
+            if g is not None and not g.truncated:
+                if g.n_configurations():
+                    parts.append(_counted_text(g, label))
+                else:
+                    impossible += 1
+            elif detail is not None and detail["status"] == "feasible":
+                parts.append(f"{label}: {_uncounted_text(detail)}")
+            elif detail is not None and detail["status"] == "impossible":
                 impossible += 1
-        elif detail is not None and detail["status"] == "feasible":
-            deaths = deaths_text(sum(detail["example"][0:-1:2]))
-            parts.append(f"n={n}: feasible, e.g. with {deaths} (too many configurations to count)")
-        elif detail is not None and detail["status"] == "impossible":
-            impossible += 1
-        elif detail is not None:  # the search could not decide within its budget either
-            parts.append(f"n={n}: not decided within the audit's budget")
-    if parts:
-        return "; ".join(parts)
+            elif detail is not None:  # the search could not decide within its budget either
+                undecided.append(f"{label}: not decided within the audit's budget")
+    if parts or undecided:
+        return "; ".join(parts + undecided)
     return "no feasible configuration" if impossible else "not audited"
 
 
-def _counted_text(g, n: int) -> str:
+def _uncounted_text(detail) -> str:
+    """A feasible figure the audit decided without counting: its deaths, or one example."""
+    if detail.get("deaths_exact") and detail.get("deaths_range"):
+        lo, hi = detail["deaths_range"]
+        deaths = deaths_text(lo) if lo == hi else f"{lo}-{hi} deaths"
+        return f"feasible with {deaths} (too many configurations to count)"
+    deaths = deaths_text(sum(detail["example"][0:-1:2]))
+    return f"feasible, e.g. with {deaths} (too many configurations to count)"
+
+
+def _counted_text(g, label: str) -> str:
     values = sorted(set(g.final_product))
     deaths = g.deaths_range()
     span = (
@@ -229,8 +246,8 @@ def _counted_text(g, n: int) -> str:
         else f"{float(values[0]) * 100:.2f}-{float(values[-1]) * 100:.2f}%"
     )
     if deaths[0] != deaths[1]:
-        return f"n={n}: {span} ({deaths[0]}-{deaths[1]} deaths)"
-    return f"n={n}: {span} ({deaths_text(deaths[0])})"
+        return f"{label}: {span} ({deaths[0]}-{deaths[1]} deaths)"
+    return f"{label}: {span} ({deaths_text(deaths[0])})"
 
 
 def comparison_table(

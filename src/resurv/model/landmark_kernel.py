@@ -14,7 +14,9 @@ same functions from :meth:`ExactLandmarkOp.perform`. They follow the formulas of
 :class:`~resurv.model.censoring.CellQuadrature` (cell probabilities, differences of ``S``
 as ``S(c) * -expm1(lam (c**k - b**k))``) and of
 :func:`~resurv.model.landmark_terms.ExactLandmark` (log-sum-exp over configurations; forward
-pass over the layers with the largest edge term of a layer as shift, floored at ``1e-300``);
+pass over the layers in scaled linear space, :mod:`resurv.model.landmark_scaled`, or, should a
+layer underflow there, in log space with the largest edge term of a layer as shift, floored at
+``1e-300``);
 the gradient is the exact reverse pass of the same computation. The tests check both against
 the NumPy cell probabilities, brute-force enumeration and finite differences.
 """
@@ -28,6 +30,8 @@ from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+
+from resurv.model.landmark_scaled import scaled_forward_log_likelihood
 
 __all__ = ["QUADRATURE_KEYS", "ExactLandmarkOp", "cell_log_probabilities", "quadrature_data"]
 
@@ -268,9 +272,13 @@ def forward_kernel(
         piece_weight, piece_cell, death_possible, censoring_possible, alive_weight[()],
         horizon[()],
     )  # fmt: skip
-    value, grad = forward_log_likelihood(
+    ok, value, grad = scaled_forward_log_likelihood(
         log_p, root, src, dst, deaths, censored, const, final_at_risk, final_const
     )
+    if not ok:  # a layer underflowed in linear space: the log-space pass
+        value, grad = forward_log_likelihood(
+            log_p, root, src, dst, deaths, censored, const, final_at_risk, final_const
+        )
     return _chain(value, grad, log_p_l, log_p_k)
 
 

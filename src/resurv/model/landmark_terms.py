@@ -21,10 +21,21 @@ from resurv.errors import AuditError
 from resurv.model.censoring import CellQuadrature, CensoringModel, _masked_power, effective_sizes
 from resurv.model.figure_term import _FigureTerm, _log_weights
 from resurv.model.landmark_kernel import ExactLandmarkOp, quadrature_data
+from resurv.model.landmark_merge import merge_equivalent_states
 from resurv.model.terms import ArmParams
 from resurv.study.schema import Printed
 
-__all__ = ["ApproxLandmark", "ExactLandmark"]
+__all__ = ["APPROXIMATION_COST", "ApproxLandmark", "ExactLandmark"]
+
+#: what the approximate term costs, as measured by benchmarks/bench_approx.py (2026-12-03):
+#: exact and approximate posteriors of S(L) side by side for arms of 10-50 patients
+APPROXIMATION_COST = (
+    "The approximate term (binomials with effective sample sizes) ignores the rounding of the "
+    "printed value and the integer counts behind it; where both can be computed (arms of 10 to "
+    "50 patients, one landmark) its posterior of S(L) is within 0.03 of the exact one in median "
+    "and 0.87-1.09 times as wide (total-variation distance 0.006-0.11), furthest off for small "
+    "arms and survival near 100%."
+)
 
 
 # -- exact landmark ----------------------------------------------------------------------------
@@ -58,7 +69,10 @@ def _prune(at_risk, edges, cells: CellQuadrature) -> list[np.ndarray]:
 
 
 def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.ndarray]:
-    """Concatenate the candidate graphs, drop impossible edges, bucket the in-edges per state."""
+    """Concatenate the candidate graphs, drop impossible edges, merge equivalent states.
+
+    States with the same future are merged (:mod:`resurv.model.landmark_merge`, exact).
+    """
     k = cells.n_cells
     at_risk = [np.concatenate([g.layers[j].at_risk for g in graphs]) for j in range(k + 1)]
     offsets = [np.cumsum([0] + [len(g.layers[j].at_risk) for g in graphs]) for j in range(k + 1)]
@@ -70,11 +84,6 @@ def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.
         ok = (cells.death_possible[j] | (d == 0)) & (cells.censoring_possible[j] | (c == 0))
         edges.append((src[ok], dst[ok], d[ok], c[ok]))
     alive = _prune(at_risk, edges, cells)
-    # One padded (K, E) matrix per edge field and one (S,) vector per state field, S and E the
-    # largest layer: the number of containers and the size of the graph (a scan over the K
-    # layers) do not depend on the feasible set, only the lengths of the arrays do.
-    # Padding edges have const = -inf (they add exp(-inf) = 0); padding states -inf.
-    n_states = max(int(a.sum()) for a in alive)
     kept = []
     for j, (src, dst, d, c) in enumerate(edges):
         ok = alive[j][src] & alive[j + 1][dst]
@@ -86,19 +95,27 @@ def _forward_data(graphs: Sequence[Any], cells: CellQuadrature) -> dict[str, np.
                 c[ok],
             )
         )
-    width = max(1, max(len(e[0]) for e in kept))
+    r0 = at_risk[0][alive[0]]
+    merged = merge_equivalent_states(
+        special.gammaln(r0 + 1.0) - math.log(len(graphs)), kept, at_risk[k][alive[k]]
+    )
+    # One padded (K, E) matrix per edge field and one (S,) vector per state field, S and E the
+    # largest merged layer: the number of containers and the size of the graph (a scan over the
+    # K layers) do not depend on the feasible set, only the lengths of the arrays do.
+    # Padding edges have const = -inf (they add exp(-inf) = 0); padding states -inf.
+    n_states = max(merged.n_states)
+    width = max(1, max(len(e[0]) for e in merged.edges))
     src_m = np.zeros((k, width), dtype=np.int64)
     dst_m = np.zeros((k, width), dtype=np.int64)
     d_m, c_m = np.zeros((k, width)), np.zeros((k, width))
     const_m = np.full((k, width), -np.inf)
-    for j, (src, dst, d, c) in enumerate(kept):
+    for j, (src, dst, d, c) in enumerate(merged.edges):
         m = len(src)
         src_m[j, :m], dst_m[j, :m], d_m[j, :m], c_m[j, :m] = src, dst, d, c
         const_m[j, :m] = -special.gammaln(d + 1.0) - special.gammaln(c + 1.0)
     root = np.full(n_states, -np.inf)
-    r0 = at_risk[0][alive[0]]
-    root[: r0.size] = special.gammaln(r0 + 1.0) - math.log(len(graphs))
-    r_end = at_risk[k][alive[k]].astype(float)
+    root[: merged.root.size] = merged.root
+    r_end = merged.final_at_risk.astype(float)
     final_at_risk, final_const = np.zeros(n_states), np.full(n_states, -np.inf)
     final_at_risk[: r_end.size], final_const[: r_end.size] = r_end, -special.gammaln(r_end + 1.0)
     return {

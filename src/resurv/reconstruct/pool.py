@@ -59,6 +59,23 @@ class PooledFit:
         q = np.quantile(x, [(1 - prob) / 2, (1 + prob) / 2])
         return float(q[0]), float(q[1])
 
+    def surv_at(self, times) -> xr.DataArray:
+        """Pooled draws of ``S(t)``, dims ``(sample, arm, time)``, thinned as the other draws.
+
+        Each fit's ``S(t)`` (:meth:`resurv.fit.FitResult.surv_at`, with its own Weibull shape
+        where there is one) is thinned to the same evenly spaced draws as ``hazard``, so
+        sample ``i`` of every pooled quantity is one draw of one fit.
+        """
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        take = self.hazard.sizes["sample"] // len(self.fits)
+        parts = []
+        for f in self.fits:
+            surv = f.surv_at(times).stack(sample=("chain", "draw"))
+            surv = surv.transpose("sample", "arm", "time")
+            index = np.linspace(0, surv.sizes["sample"] - 1, take).round().astype(int)
+            parts.append(surv.isel(sample=index).drop_vars(["sample", "chain", "draw"]))
+        return xr.concat(parts, dim="sample").rename("surv")
+
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """Median and equal-tailed interval of each pooled quantity and arm."""
         rows = []
@@ -92,14 +109,15 @@ def pooled_fit(
     tune: int = 500,
     chains: int = 2,
     seed: int | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> PooledFit:
     """Fit every plausible reconstruction of ``rec`` and pool the posteriors.
 
     ``rec`` must hold plausible reconstructions (``reconstruct(..., plausible=M)``), the same
     number for every arm. ``arms`` defaults to the study's arms with curves, the reference arm
     to the study's. Fit ``m`` is seeded ``seed + m`` (default seed: the reconstruction's).
-    Other arguments are those of :func:`resurv.fit.fit`; ``prior_kwargs`` defaults to the
-    study's time unit.
+    Other arguments are those of :func:`resurv.fit.fit` (``thresholds``: overrides of the
+    diagnostics thresholds); ``prior_kwargs`` defaults to the study's time unit.
     """
     counts = {len(a.plausible) for a in rec.arms}
     if counts == {0} or len(counts) != 1:
@@ -126,7 +144,8 @@ def pooled_fit(
                               np.concatenate(arm), arms=arms)  # fmt: skip
         fits.append(
             fit(term, arms=arms, reference_arm=reference_arm, family=family, prior=prior,
-                prior_kwargs=kwargs, draws=draws, tune=tune, chains=chains, seed=seed + m)
+                prior_kwargs=kwargs, draws=draws, tune=tune, chains=chains, seed=seed + m,
+                thresholds=thresholds)
         )  # fmt: skip
     take = chains * draws
     parts = {name: [] for name in ("hazard", "hazard_ratio", "median")}

@@ -42,6 +42,7 @@ from resurv.report.blocks import (
     _to_markdown,
 )
 from resurv.report.blocks import Table as Table
+from resurv.report.curves import curves_diagnostics, curves_section
 from resurv.report.drawing import TraceDrawing, TraceJob
 from resurv.report.endpoints import endpoints_section
 from resurv.report.plateau import plateau_section
@@ -282,6 +283,7 @@ def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> l
     blocks += endpoints_section(r)
     blocks += _audit_section(r, figures("audit_picture"), ref("audit_picture"))
     blocks += _comparison_section(r, figures("ppc"), ref("ppc"))
+    blocks += curves_section(r)  # only for a study with digitised curves
     names = ("prior_sensitivity", "prior_predictive_check", "prior_vs_posterior")
     blocks += _sensitivity_section(r, {n: figures(n) for n in names}, {n: ref(n) for n in names})
     blocks += _model_section(r)
@@ -296,6 +298,7 @@ def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> l
         f"{len(r.fits)} fits; 'resurv report --traces all' draws every fit's)."
     )
     blocks += _diagnostics_section(r, refs if appendix else "")
+    blocks += curves_diagnostics(r)  # only for a study with digitised curves
     blocks += _provenance_section(r)
     if appendix:
         blocks.append(Heading(2, "Appendix: trace and rank plots"))

@@ -37,6 +37,14 @@ TABLE_COLUMNS = {
     "pseudo_frequentist": ("dataset", "quantity", "value"),
     "audit_deaths": ("arm", "n", "estimator", "deaths", "n_configurations"),
     "prior_predictive": ("prior", "family", "quantity", "median", "lower_95", "upper_95"),
+    # written only for a study with digitised curves (resurv.run.curves)
+    "curves_accuracy": ("arm", "n", "rmse", "max_error", "deaths", "censored", "total_events"),
+    "curves_intervals": ("arm", "start", "end", "at_risk_printed", "at_risk_reconstructed",
+                         "deaths", "censored"),
+    "curves_posterior": ("quantity", "label", "figures_median", "figures_lower_95",
+                         "figures_upper_95", "curves_median", "curves_lower_95",
+                         "curves_upper_95"),
+    "curves_fits": ("reconstruction", "family", "prior", "seed", "status", "failures"),
 }  # fmt: skip
 NUMERIC_COLUMNS = frozenset(
     "posterior_median lower_95 upper_95 p_replicate_as_extreme p_replicate_prints median rhat "
@@ -46,6 +54,10 @@ NUMERIC_COLUMNS = frozenset(
     "time q025 "
     "q25 q75 q975 draw hazard_ratio value printed_value replicate deaths n_configurations "
     "event".split()
+) | frozenset(
+    "rmse max_error censored total_events start end at_risk_printed at_risk_reconstructed "
+    "figures_median figures_lower_95 figures_upper_95 curves_median curves_lower_95 "
+    "curves_upper_95 reconstruction seed".split()
 )
 
 

@@ -6,7 +6,8 @@ likelihoods), and :func:`write_results` writes it as tables, posteriors and ``ru
 Fits run as independent tasks through any ``concurrent.futures.Executor``.
 
 May import: :mod:`resurv.compare`, :mod:`resurv.fit`, :mod:`resurv.model`,
-:mod:`resurv.frequentist`, :mod:`resurv.audit`, :mod:`resurv.study`, and the utilities
+:mod:`resurv.frequentist`, :mod:`resurv.audit`, :mod:`resurv.study`, :mod:`resurv.reconstruct`
+(the digitised curves, :mod:`resurv.run.curves`), and the utilities
 :mod:`resurv.parallel`, :mod:`resurv.outputs`, :mod:`resurv.errors`.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from resurv.model.censoring import CensoringModel
+from resurv.model.landmark_terms import APPROXIMATION_COST
 from resurv.model.study_terms import recurrence_followup
 from resurv.study.schema import (
     ProportionFigure,
@@ -36,7 +37,12 @@ def assumptions(study: Study, methods: dict[str, str], *, sensitivity: bool = Tr
         "(round half up and/or truncation), per figure unless the figure says otherwise."
     )
     for arm, method in methods.items():
-        out.append(f"Landmark likelihood of arm '{arm}': {method}.")
+        figures = [f.id for f in study.figures_of(SurvivalFigure) if f.arm == arm]
+        shown = f" ({', '.join(figures)})" if figures else ""
+        line = f"Landmark likelihood of arm '{arm}'{shown}: {method}."
+        if method.startswith("approximate"):
+            line += " " + APPROXIMATION_COST
+        out.append(line)
     for f in study.figures:
         if isinstance(f, SurvivalFigure):
             out.append(

@@ -274,6 +274,10 @@ def reanalyse(
         "background_compile": settings.background_compile,
         "master_seed": settings.seed if settings.seed is not None else study.analysis.seed,
     }
+    t_curves = time.perf_counter()
+    curves = _curve_analysis(study, settings, primary, used["master_seed"])
+    if curves is not None:
+        used["plausible"] = curves.plausible
     return Reanalysis(
         study=study,
         audit=aud,
@@ -286,8 +290,22 @@ def reanalyse(
             "audit": t_audit,
             "fits": [o.seconds for o in outcomes],
             "total": time.perf_counter() - t0,
+            **({"curves": time.perf_counter() - t_curves} if curves is not None else {}),
         },
+        curves=curves,
     )
+
+
+def _curve_analysis(study, settings, primary, master_seed):
+    """The digitised curves' analysis (:mod:`resurv.run.curves`), or ``None`` without curves."""
+    if not study.curves:
+        return None
+    from resurv.run.curves import analyse_curves
+
+    t = primary.task
+    return analyse_curves(study, primary.quantities, family=t.family, prior=t.prior,
+                          master_seed=master_seed, plausible=settings.plausible, draws=t.draws,
+                          tune=t.tune, chains=t.chains, thresholds=settings.thresholds)  # fmt: skip
 
 
 def default_folder(study: Study, root: Path | None = None) -> Path:

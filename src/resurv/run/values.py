@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -37,6 +38,8 @@ class RunSettings:
     #: compile the later model structures in a second process while the first fits run
     #: (only on a first run, when they are not in the on-disk cache; one worker at a time)
     background_compile: bool = True
+    #: plausible reconstructions per digitised curve (studies with [[curve]] tables only)
+    plausible: int = 20
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Reanalysis:
     assumptions: list[str]
     marginal: list[dict] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
+    #: the digitised curves' analysis (:class:`resurv.run.curves.CurveAnalysis`), if any
+    curves: Any = None
 
     @property
     def primary(self) -> FitOutcome:
@@ -104,8 +109,9 @@ class Reanalysis:
 
     @property
     def all_passed(self) -> bool:
-        """Whether every fit passed its diagnostics."""
-        return all(o.status == "ok" for o in self.outcomes)
+        """Whether every fit passed its diagnostics (the curves' fits too, if any)."""
+        curves_ok = self.curves is None or self.curves.passed
+        return all(o.status == "ok" for o in self.outcomes) and curves_ok
 
 
 @dataclass
@@ -133,6 +139,15 @@ class RunOutcome:
         for name, other in list(self.endpoints.items())[1:]:
             failed += [f"{name}/{o.task.key}" for o in other.outcomes if o.status != "ok"]
             lines.append(f"endpoint {name}: {len(other.outcomes)} fits, in endpoints/{name}/")
+        if r.curves is not None:
+            c = r.curves
+            bad = [m for m, f in enumerate(c.pooled.fits) if not f.passed]
+            lines.append(
+                f"digitised curves: {c.plausible} plausible reconstructions pooled "
+                f"({c.family}, {c.prior}); "
+                + (f"FAILED DIAGNOSTICS in reconstructions {bad}" if bad else "all fits passed")
+            )
+            failed += [f"curves-reconstruction-{m}" for m in bad]
         if failed:
             lines.append(
                 f"FAILED DIAGNOSTICS ({len(failed)}): {', '.join(failed)}; see the report."

@@ -173,7 +173,10 @@ def write_results(
     )
     for o in result.outcomes:
         _write_zarr(o.idata, folder / "posterior" / f"{o.task.key}.zarr")
-    write_json(folder / "run.json", _run_json(result, study_file))
+    info = _run_json(result, study_file)
+    if result.curves is not None:
+        info["curves"] = result.curves.to_json()
+    write_json(folder / "run.json", info)
     if posteriors_written is not None:
         posteriors_written(folder)
     result.audit.to_json(folder / "audit.json")
@@ -234,7 +237,8 @@ def write_results(
             for f in study.figures
             if f.id in set(ppc["figure_id"])
         ]
-        pd.DataFrame(obs).to_csv(tables / "ppc_observed.csv", index=False, float_format="%.6g")
+        obs_frame = pd.DataFrame(obs, columns=["figure_id", "printed_value", "kind"])
+        obs_frame.to_csv(tables / "ppc_observed.csv", index=False, float_format="%.6g")
         pseudo = primary.pseudo.assign(event=primary.pseudo["event"].astype(int))
         pseudo.to_csv(tables / "pseudo_datasets.csv", index=False, float_format="%.6g")
         primary.pseudo_frequentist.to_csv(
@@ -253,6 +257,10 @@ def write_results(
     prior_predictive_table(result, prior_sets=prior_sets).to_csv(
         tables / "prior_predictive.csv", index=False, float_format="%.6g"
     )
+    if result.curves is not None:  # a study without curves keeps its folder as it was
+        from resurv.run.curves import write_curve_tables
+
+        write_curve_tables(result.curves, tables)
 
 
 def _run_json(result: Reanalysis, study_file: Path | None) -> dict[str, Any]:
