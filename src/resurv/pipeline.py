@@ -78,10 +78,13 @@ def run_study(
 def _run_endpoints(study, path, folder, force, settings, executor, progress) -> RunOutcome:
     """A study with several endpoints: the first in the folder, each other in endpoints/<name>/.
 
-    The folder's report adds a section with the endpoints side by side
+    The folder's ``audit.json`` and ``tables/audit.csv`` audit every printed figure of the
+    file (:func:`resurv.audit.audit`, each endpoint's landmarks on their own). The folder's
+    report adds a section with the endpoints side by side
     (``tables/endpoints.csv``); each endpoint folder holds a complete results folder and
     report of its own.
     """
+    from resurv.audit.study_audit import audit
     from resurv.report.build import write_report
     from resurv.run.endpoints import endpoint_table, reanalyse_endpoints
 
@@ -89,6 +92,10 @@ def _run_endpoints(study, path, folder, force, settings, executor, progress) -> 
     first, *others = study.endpoints
     with atomic_folder(folder, force=force) as tmp:
         write_results(results[first], tmp, study_file=path)
+        # the audit of every printed figure, each endpoint's landmarks checked on their own
+        whole = audit(study)
+        whole.to_json(tmp / "audit.json")
+        whole.to_frame().to_csv(tmp / "tables" / "audit.csv", index=False)
         endpoint_table(results, study).to_csv(
             tmp / "tables" / "endpoints.csv", index=False, float_format="%.6g"
         )

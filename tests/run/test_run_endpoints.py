@@ -122,6 +122,9 @@ def test_two_endpoints_run_end_to_end(study, tmp_path):
     table = pd.read_csv(folder / "tables" / "endpoints.csv")
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "## Endpoints side by side" in report and "### Recurrence" in report
+    # the folder's audit covers every printed figure of the file, whatever its endpoint
+    audited = pd.read_csv(folder / "tables" / "audit.csv")["figure_id"].tolist()
+    assert audited == [f.id for f in study.figures]
     # each endpoint's numbers are those of a reanalysis of that endpoint alone
     alone = reanalyse(study.for_endpoint("dfs"), settings)
     expect = {q["quantity"]: q["median"] for q in alone.primary.quantities}
