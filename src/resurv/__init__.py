@@ -70,6 +70,7 @@ _EXPORTS = {
     # the run, the comparison and the report
     "RunSettings": "resurv.run",
     "reanalyse": "resurv.run",
+    "reanalyse_endpoints": "resurv.run",
     "run_study": "resurv.pipeline",
     "comparison_table": "resurv.compare",
     "write_report": "resurv.report",

@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--family",
         action="append",
-        choices=("exponential", "weibull"),
+        choices=("exponential", "weibull", "cure"),
         help="survival family; repeat for several (default: the study file's)",
     )
     p.add_argument(

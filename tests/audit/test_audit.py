@@ -339,6 +339,71 @@ def test_arm_totals_past_the_cohort_are_reported_not_fixed():
     assert any("is at least 31, more than the cohort of 28" in f for f in audit(study).findings)
 
 
+TOTALS_STUDY = """\
+[study]
+id = "totals"
+title = "A two-arm study"
+citation = "Example A, et al. J Example 2001;1:1-2"
+time_unit = "years"
+cohort_n = {cohort}
+reference_arm = "a"
+
+[censoring]
+accrual = [1990, 2000]
+close = 2002.0
+
+[[arm]]
+id = "a"
+n = {a}
+
+[[arm]]
+id = "b"
+n = [6, 9]
+"""
+
+
+@pytest.mark.parametrize(
+    ("cohort", "a", "expected"),
+    [
+        # an arm of 40 in a cohort of 30 (this file used to be refused)
+        (
+            30,
+            40,
+            [
+                "Arm a has 40 patients, more than the whole cohort of 30",
+                "The arms do not add up: a 40 + b [6, 9] is at least 46, more than the cohort "
+                "of 30",
+            ],
+        ),
+        # 12 + 6 > 15 (this file used to be refused)
+        (
+            15,
+            12,
+            ["The arms do not add up: a 12 + b [6, 9] is at least 18, more than the cohort of 15"],
+        ),
+        # 12 + 9 = 21 < 30: nine patients are in no arm, whichever candidate is right
+        (
+            30,
+            12,
+            [
+                "The arms hold fewer patients than the cohort: a 12 + b [6, 9] is at most 21, "
+                "9 fewer than the cohort of 30"
+            ],
+        ),
+        (21, 12, []),  # 12 + 9 = 21: nothing to say
+    ],
+)
+def test_totals_that_do_not_add_up_are_findings_not_errors(cohort, a, expected):
+    from resurv.study.load import loads_study
+
+    study = loads_study(TOTALS_STUDY.format(cohort=cohort, a=a))
+    assert study.arm("a").n == (a,) and study.cohort_n == cohort  # the file's sizes, unchanged
+    findings = [f for f in audit(study).findings if "cohort" in f]
+    assert len(findings) == len(expected), findings
+    for finding, start in zip(findings, expected, strict=True):
+        assert finding.startswith(start), finding
+
+
 def test_several_landmarks_of_one_arm_are_checked_together():
     """83.3% at 1 year and 50.0% at 3 years of 6 patients (Kaplan-Meier, quarter-year grid).
 

@@ -300,11 +300,6 @@ def test_every_study_runs_end_to_end(path, library_runs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the comparison table shows HR(arms[0] vs the reference arm) for every hazard-ratio "
-    "figure (compare/table.py), not HR(arms[0] vs arms[1]); the likelihood term is right",
-)
 def test_a_hazard_ratio_between_two_other_arms_is_compared_as_printed(library_runs):
     """lin2020 prints HR 1.82 (1.21-2.74) of TACE vs TACE+RFA, neither the reference arm.
 

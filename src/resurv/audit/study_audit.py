@@ -85,6 +85,8 @@ def audit(
     -------
     Audit
     """
+    if len(study.endpoints) > 1:
+        return _audit_endpoints(study, max_states=max_states, max_edges=max_edges)
     cache: dict = {}
     budget = {"max_states": max_states, "max_edges": max_edges}
     rows = tuple(audit_figure(f, study, _cache=cache, **budget) for f in study.figures)
@@ -106,6 +108,35 @@ def audit(
     }
     return Audit(
         study.id, study.rounding, rows, tuple(findings), graphs, arm_estimators, figure_graphs
+    )
+
+
+def _audit_endpoints(study: Study, **budget) -> Audit:
+    """The audit of a study with several endpoints: each endpoint's figures on their own.
+
+    Landmarks of one arm are checked together only within an endpoint (a 3-year disease-free
+    and a 5-year overall survival are different curves). Rows keep the file's order; each
+    endpoint's findings are prefixed with its name; the totals are stated once. ``graphs``
+    and ``arm_estimators`` are those of the first endpoint (``"os"`` when present), which
+    is what one set of per-arm graphs can hold; ``figure_graphs`` holds every figure's.
+    """
+    parts = {e: audit(study.for_endpoint(e), **budget) for e in study.endpoints}
+    by_id = {row.figure_id: row for part in parts.values() for row in part.rows}
+    totals = _total_findings(study)
+    findings = list(totals)
+    for e, part in parts.items():
+        label = study.endpoint_label(e)
+        findings += [f"[{e}: {label}] {f}" for f in part.findings if f not in totals]
+    first = parts[study.endpoints[0]]
+    figure_graphs = {k: g for part in parts.values() for k, g in part.figure_graphs.items()}
+    return Audit(
+        study.id,
+        study.rounding,
+        tuple(by_id[f.id] for f in study.figures),
+        tuple(findings),
+        first.graphs,
+        first.arm_estimators,
+        figure_graphs,
     )
 
 

@@ -306,16 +306,35 @@ def convention_words(only: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def total_words(study: Study, smallest: int, largest: int) -> list[str]:
-    """Say so when the arms' (candidate) sizes add up to more than the stated cohort."""
+    """Say so when the arms' (candidate) sizes and the stated cohort disagree.
+
+    Three cases, each reported and none fixed: an arm (or candidate size) larger than the
+    whole cohort; arms whose sizes add up to more than the cohort (always, or for some
+    combinations of candidates); arms that add up to fewer patients than the cohort, which
+    says that some patients are in no arm. The analysis uses the arm sizes the file gives.
+    """
+    cohort = study.cohort_n
     sizes = " + ".join(f"{a.id} {a.n[0] if len(a.n) == 1 else list(a.n)}" for a in study.arms)
-    if smallest > study.cohort_n:
-        return [
+    words = [
+        f"Arm {a.id} has {max(a.n)} patients{'' if len(a.n) == 1 else ' in one candidate size'}"
+        f", more than the whole cohort of {cohort}; the analysis uses the arm sizes as printed."
+        for a in study.arms
+        if max(a.n) > cohort
+    ]
+    if smallest > cohort:
+        words.append(
             f"The arms do not add up: {sizes} is at least {smallest}, more than the cohort of "
-            f"{study.cohort_n}; the audit reports it and changes nothing."
-        ]
-    if largest > study.cohort_n:
-        return [
+            f"{cohort}; the audit reports it and changes nothing."
+        )
+    elif largest > cohort:
+        words.append(
             f"Some candidate arm sizes do not add up: {sizes} reaches {largest}, more than the "
-            f"cohort of {study.cohort_n}; combinations above {study.cohort_n} cannot all be right."
-        ]
-    return []
+            f"cohort of {cohort}; combinations above {cohort} cannot all be right."
+        )
+    if largest < cohort:
+        words.append(
+            f"The arms hold fewer patients than the cohort: {sizes} is at most {largest}, "
+            f"{cohort - largest} fewer than the cohort of {cohort}; those patients are in no "
+            f"arm, and the analysis uses the arm sizes as printed."
+        )
+    return words

@@ -83,8 +83,9 @@ class RecoveryTask:
 class RecoveryFit:
     """What one fit returns (picklable): status, the compared draws and the posterior.
 
-    ``log_hr`` holds the draws of the log hazard ratio of the second arm relative to the
-    reference arm; ``surv`` the draws of ``S(t)``, shape (draws, arm, landmark).
+    ``log_hr`` holds the draws of the log hazard ratio of every arm but the reference relative
+    to the reference arm, shape (draws, other arm) in study order; ``surv`` the draws of
+    ``S(t)``, shape (draws, arm, landmark).
     """
 
     task: RecoveryTask
@@ -118,8 +119,9 @@ def recovery_fit(task: RecoveryTask) -> RecoveryFit:
     res = fit(terms, arms=arms, reference_arm=study.reference_arm, family=task.family,
               prior=task.prior, prior_kwargs={"time_unit": study.time_unit}, draws=task.draws,
               tune=task.tune, chains=task.chains, seed=task.seed, times=task.landmarks)  # fmt: skip
-    other = arms[1]
-    hr = res.hazard_ratio.sel(arm=other).transpose("chain", "draw").values.ravel()
+    others = [a for a in arms if a != study.reference_arm]
+    hr = res.hazard_ratio.sel(arm=others).transpose("chain", "draw", "arm").values
+    hr = hr.reshape(-1, len(others))
     surv = res.surv_at(task.landmarks).transpose("chain", "draw", "arm", "time").values
     return RecoveryFit(
         task=task,
@@ -208,28 +210,25 @@ def _summary_row(family, quantity, arm, t, source, x) -> dict[str, Any]:
             "median": med, "sd": float(np.std(x, ddof=1)), "lb": lb, "ub": ub}  # fmt: skip
 
 
-def _tables(fits, arms, landmarks, z_max) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(fits, arms, landmarks, z_max, reference) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, agree = [], []
+    others = [a for a in arms if a != reference]
     families = list(dict.fromkeys(f.task.family for f in fits))
     for family in families:
         by_source = {f.task.source: f for f in fits if f.task.family == family}
         for source in ("full", "figures"):
             f = by_source[source]
-            rows.append(_summary_row(family, "hazard_ratio", arms[1], np.nan, source,
-                                     np.exp(f.log_hr)))  # fmt: skip
+            for i, other in enumerate(others):
+                rows.append(_summary_row(family, "hazard_ratio", other, np.nan, source,
+                                         np.exp(f.log_hr[:, i])))  # fmt: skip
             for i, arm in enumerate(arms):
                 for j, t in enumerate(landmarks):
                     rows.append(_summary_row(family, "survival", arm, t, source, f.surv[:, i, j]))
         full, figs = by_source["full"], by_source["figures"]
-        agree.append(
-            {
-                "family": family,
-                "quantity": "log_hazard_ratio",
-                "arm": arms[1],
-                "time": np.nan,
-                **agreement(full.log_hr, figs.log_hr, z_max=z_max),
-            }
-        )
+        for i, other in enumerate(others):
+            a = agreement(full.log_hr[:, i], figs.log_hr[:, i], z_max=z_max)
+            agree.append({"family": family, "quantity": "log_hazard_ratio", "arm": other,
+                          "time": np.nan, **a})  # fmt: skip
         for i, arm in enumerate(arms):
             for j, t in enumerate(landmarks):
                 a = agreement(full.surv[:, i, j], figs.surv[:, i, j], z_max=z_max)
@@ -318,7 +317,7 @@ def recovery_check(
     ]
     fits = run_tasks(recovery_fit, tasks, keys=[t.key for t in tasks], executor=executor,
                      on_done=progress)  # fmt: skip
-    table, agree = _tables(fits, ds.arms, landmarks, z_max)
+    table, agree = _tables(fits, ds.arms, landmarks, z_max, study.reference_arm)
     settings = {"dataset": ds.name, "families": list(families), "prior": prior,
                 "landmarks": list(landmarks), "width": width, "seed": int(seed),
                 "seeds": {t.key: t.seed for t in tasks}, "draws": draws, "tune": tune,

@@ -42,11 +42,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PosteriorDraws:
-    """Flattened posterior draws: ``lam[arm]`` (D,), shape ``k`` (D,), ``n[arm]`` (D,) ints."""
+    """Flattened posterior draws: ``lam[arm]`` (D,), shape ``k`` (D,), ``n[arm]`` (D,) ints.
+
+    ``cure[arm]`` (D,) holds the cure fractions of the cure family (None for the others).
+    """
 
     lam: Mapping[str, np.ndarray]
     k: np.ndarray
     n: Mapping[str, np.ndarray]
+    cure: Mapping[str, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -98,6 +102,10 @@ def draws_from_fit(fit_result, study: Study, censoring: CensoringModel, *, size:
     else:
         k = np.ones(pick.size)
     lam = {a: hazard[pick, i] for i, a in enumerate(arms)}
+    cure = None
+    if "cure_fraction" in post:
+        pi = post["cure_fraction"].stack(sample=("chain", "draw")).transpose("sample", "arm")
+        cure = {a: pi.values[pick, i] for i, a in enumerate(arms)}
     n = {}
     for arm in study.arms:
         cands = np.asarray(arm.n, dtype=int)
@@ -107,7 +115,7 @@ def draws_from_fit(fit_result, study: Study, censoring: CensoringModel, *, size:
         w = np.exp(candidate_log_weights(study, censoring, arm.id, cands, lam[arm.id], k))
         u = rng.random(pick.size)[:, None]
         n[arm.id] = cands[(u > np.cumsum(w, axis=1)).sum(axis=1).clip(0, cands.size - 1)]
-    return PosteriorDraws(lam=lam, k=np.asarray(k, dtype=float), n=n)
+    return PosteriorDraws(lam=lam, k=np.asarray(k, dtype=float), n=n, cure=cure)
 
 
 def actuarial_many(time: np.ndarray, event: np.ndarray, t: float, width: float = 1.0):
@@ -164,6 +172,7 @@ def _cohorts(draws: PosteriorDraws, study: Study, censoring: CensoringModel, rng
             draws.k[rows],
             {a: int(m) for a, m in zip(arms, combo, strict=True)},
             censoring,
+            cure=None if draws.cure is None else {a: draws.cure[a][rows] for a in arms},
         )
         out.append((rows, sim))
     return out
@@ -253,6 +262,7 @@ def _matching_arm(rng, draws, i, arm, n, figures, study, censoring, batch, max_b
             np.full(batch, draws.k[i]),
             {arm: int(n)},
             censoring,
+            cure=None if draws.cure is None else {arm: np.full(batch, draws.cure[arm][i])},
         )
         ok = np.ones(batch, dtype=bool)
         for f in figures:

@@ -57,7 +57,9 @@ def _draws(da) -> np.ndarray:
 
 
 def _interval(x: np.ndarray) -> tuple[float, float, float]:
-    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975])
+    # a median not reached (cure fraction >= 1/2) is infinite: quantiles without interpolation
+    method = "linear" if np.all(np.isfinite(x)) else "lower"
+    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975], method=method)
     return float(med), float(lo), float(hi)
 
 
@@ -118,6 +120,13 @@ def posterior_quantities(study: Study, res: FitResult, conjugate: dict | None = 
         rows.append(
             _prob(f"p_hr_gt_1[{arm}]", f"P(HR > 1), {labels[arm]} vs {labels[ref]}", np.mean(x > 1))
         )
+    for f in study.figures_of(HazardRatioFigure):  # a printed HR of two arms, neither the reference
+        a, b = f.arms
+        if b != ref and a in res.arms and b in res.arms:
+            x = _draws(hr.sel(arm=a)) / _draws(hr.sel(arm=b))
+            rows.append(
+                _row(f"hazard_ratio[{a}/{b}]", f"hazard ratio, {labels[a]} vs {labels[b]}", x)
+            )
     times = report_times(study)
     if times:
         surv = res.surv_at(times).transpose("chain", "draw", "arm", "time")
@@ -165,6 +174,12 @@ def posterior_quantities(study: Study, res: FitResult, conjugate: dict | None = 
                 )
             )
     return rows
+
+
+def _hr_key(f: HazardRatioFigure, study: Study) -> str:
+    """The posterior quantity of a printed HR: against the reference arm, or of its two arms."""
+    a, b = f.arms
+    return f"hazard_ratio[{a}]" if b == study.reference_arm else f"hazard_ratio[{a}/{b}]"
 
 
 def _fraction_text(x: Fraction) -> str:
@@ -311,11 +326,7 @@ def comparison_table(
                 getattr(f, "hr", None) or getattr(f, "value", None) or "not reached"
             )
             row["recomputed"] = ""
-            key = (
-                f"hazard_ratio[{f.arms[0]}]"
-                if isinstance(f, HazardRatioFigure)
-                else f"median[{f.arm}]"
-            )
+            key = f"median[{f.arm}]" if isinstance(f, MedianFigure) else _hr_key(f, study)
             post = quantities.get(key)
             scale = 1.0
         else:

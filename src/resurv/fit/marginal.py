@@ -131,7 +131,8 @@ def smc_task(task: SMCTask) -> dict:
     error; NaN for SMC), ``method``, ``pareto_k`` and ``ok``.
     """
     study = task.study
-    terms, _ = study_terms(study, CensoringModel.from_study(study, close=task.close))
+    censoring = CensoringModel.from_study(study, close=task.close)
+    terms, _ = study_terms(study, censoring, family=task.family)
     survival = [
         t
         for t in terms

@@ -71,12 +71,19 @@ class FitResult:
         k = post["shape"].transpose("chain", "draw") if self.family.has_shape else None
         return lam, k
 
+    def _cure(self, extra_dims: int) -> dict:
+        """``{"cure": pi}`` draws (chain, draw, arm, ...) for the cure family, else ``{}``."""
+        if not self.family.has_cure:
+            return {}
+        pi = self.idata["posterior"]["cure_fraction"].transpose("chain", "draw", "arm").values
+        return {"cure": pi.reshape(pi.shape + (1,) * extra_dims)}
+
     def surv_at(self, times) -> xr.DataArray:
         """Posterior draws of ``S(t)``: DataArray (chain, draw, arm, time)."""
         times = np.atleast_1d(np.asarray(times, dtype=float))
         lam, k = self._lam_k()
         kk = 1.0 if k is None else k.values[..., None, None]
-        surv = self.family.survival(times, lam.values[..., None], kk)
+        surv = self.family.survival(times, lam.values[..., None], kk, **self._cure(1))
         coords = {**{d: lam[d].values for d in lam.dims}, "time": times}
         return xr.DataArray(surv, dims=(*lam.dims, "time"), coords=coords, name="surv")
 
@@ -91,13 +98,14 @@ class FitResult:
         """Posterior draws of the median survival ``(log 2 / lam)**(1/k)``: (chain, draw, arm)."""
         lam, k = self._lam_k()
         kk = 1.0 if k is None else k.values[..., None]
-        return lam.copy(data=self.family.median(lam.values, kk)).rename("median")
+        return lam.copy(data=self.family.median(lam.values, kk, **self._cure(0))).rename("median")
 
     def rmst(self, tau: float) -> xr.DataArray:
         """Posterior draws of the restricted mean survival time to ``tau``: (chain, draw, arm)."""
         lam, k = self._lam_k()
         kk = 1.0 if k is None else k.values[..., None]
-        return lam.copy(data=self.family.rmst(float(tau), lam.values, kk)).rename("rmst")
+        rmst = self.family.rmst(float(tau), lam.values, kk, **self._cure(0))
+        return lam.copy(data=rmst).rename("rmst")
 
     def summary(self, prob: float = 0.95, kind: str = "eti", times=None) -> pd.DataFrame:
         """Posterior summary of the key quantities.
@@ -134,10 +142,14 @@ class FitResult:
         parts.append(self.median)
         if self.family.has_shape:
             parts.append(post["shape"])
+        if self.family.has_cure:
+            parts.append(post["cure_fraction"])
         if len(times):
             parts.append(self.surv_at(times))
         frames = []
         for da in parts:
+            if not np.isfinite(da.values).all():  # a median not reached: no sampling statistics
+                da = da.where(np.isfinite(da))
             ds = da.to_dataset(name=da.name)
             frame = az.summary(ds, kind="all", ci_prob=prob, ci_kind=kind, round_to="none")
             frame.insert(2, "median", _flat_values(ds.median(dim=("chain", "draw"))))

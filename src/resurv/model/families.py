@@ -5,7 +5,10 @@ medians, random draws) from three pieces of math a family states: its cumulative
 ``H(t)``, its hazard ``h(t)`` and the inverse of ``H``. The two families are tiny:
 
 - :class:`Exponential`: ``H(t) = lam * t`` (the shape ``k`` is fixed at 1);
-- :class:`Weibull`: ``H(t) = lam * t**k``.
+- :class:`Weibull`: ``H(t) = lam * t**k``;
+- :class:`Cure`: the mixture cure model ``S(t) = pi + (1 - pi) exp(-lam * t)``, a fraction
+  ``pi`` of each arm cured (never has the event) and the others Exponential. It is the only
+  family with a third parameter: its methods take ``cure = pi`` (per arm, in [0, 1)).
 
 ``lam > 0`` is the proportional-hazards rate, per ``time_unit**k``, so the hazard ratio of
 two arms sharing ``k`` is ``lam_B / lam_A``. ``k > 0`` is the shape (``k < 1`` falling hazard,
@@ -51,7 +54,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -59,8 +62,40 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from scipy import special
 
+from resurv.model.conversions import (
+    PHParameters as PHParameters,
+)
+from resurv.model.conversions import (
+    SurvregParameters as SurvregParameters,
+)
+from resurv.model.conversions import (
+    from_lifelines_exponential as from_lifelines_exponential,
+)
+from resurv.model.conversions import (
+    from_lifelines_weibull as from_lifelines_weibull,
+)
+from resurv.model.conversions import (
+    from_pymc_weibull as from_pymc_weibull,
+)
+from resurv.model.conversions import (
+    from_survreg as from_survreg,
+)
+from resurv.model.conversions import (
+    to_lifelines_exponential as to_lifelines_exponential,
+)
+from resurv.model.conversions import (
+    to_lifelines_weibull as to_lifelines_weibull,
+)
+from resurv.model.conversions import (
+    to_pymc_weibull as to_pymc_weibull,
+)
+from resurv.model.conversions import (
+    to_survreg as to_survreg,
+)
+
 __all__ = [
     "FAMILIES",
+    "Cure",
     "Exponential",
     "PHParameters",
     "SurvivalFamily",
@@ -126,6 +161,8 @@ class SurvivalFamily(ABC):
     name: str
     #: whether the shape ``k`` is a free parameter
     has_shape: bool
+    #: whether the family has a cure fraction per arm (its methods then take ``cure``)
+    has_cure: bool = False
     #: NUTS target acceptance rate :func:`resurv.fit.fit` uses unless told otherwise: the
     #: step size that samples this family's posteriors without divergences on first try
     target_accept: float = 0.8
@@ -313,7 +350,125 @@ class Weibull(SurvivalFamily):
         return pm.Weibull.dist(alpha=k, beta=lam ** (-1.0 / k))
 
 
-FAMILIES: dict[str, SurvivalFamily] = {"exponential": Exponential(), "weibull": Weibull()}
+def _cure_fraction(cure: Any) -> Any:
+    if isinstance(cure, Variable):
+        return cure
+    arr = np.asarray(cure, dtype=float)
+    if not np.all((arr >= 0) & (arr < 1)):
+        raise ValueError(
+            f"cure must lie in [0, 1) everywhere; received {cure!r}. It is the cure fraction pi "
+            "of S(t) = pi + (1 - pi) exp(-lam t)."
+        )
+    return arr
+
+
+class Cure(Exponential):
+    r"""Mixture cure family: ``S(t) = pi + (1 - pi) exp(-lam t)``, uncured Exponential.
+
+    A fraction ``pi`` (``cure``) of the arm is cured and never has the event; the others
+    have the constant hazard ``lam``. Survival levels off at ``pi``: the plateau that
+    neither the Exponential nor the Weibull can fit. With ``pi = 0`` it is the Exponential.
+
+    Notes
+    -----
+    With ``S_u(t) = exp(-lam t)`` and ``f_u = lam S_u``:
+
+    .. math:: S = \pi + (1-\pi) S_u, \quad f = (1-\pi) f_u, \quad h = f / S, \quad
+              H = -\log S, \quad \mathrm{RMST}(	au) = \pi	au + (1-\pi)\,
+              rac{1 - e^{-\lambda	au}}{\lambda},
+
+    and the time by which a fraction ``q`` has had the event is
+    ``-log((1 - q - pi) / (1 - pi)) / lam`` when ``1 - q > pi``, else never (``inf``): the
+    median is not reached when ``pi >= 0.5``. ``lam`` is the hazard of the uncured, so the
+    ratio of two arms' ``lam`` is the hazard ratio among the uncured (the hazard of the
+    whole arm falls towards 0 as its survivors become the cured).
+
+    References
+    ----------
+    Boag JW. Maximum likelihood estimates of the proportion of patients cured by cancer
+    therapy. J R Stat Soc B 1949;11:15-53.
+
+    Lambert PC, Thompson JR, Weston CL, Dickman PW. Estimating and modeling the cure fraction
+    in population-based cancer survival analysis. Biostatistics 2007;8(3):576-94.
+    """
+
+    name = "cure"
+    has_shape = False
+    has_cure = True
+
+    def survival(self, t, lam, k=1.0, cure=0.0):
+        """``S(t) = pi + (1 - pi) exp(-lam t)``."""
+        xp, lam, k, (t,) = self._args(lam, k, t, time_names=("t",))
+        cure = _cure_fraction(cure)
+        return cure + (1.0 - cure) * xp.exp(-self._cumulative_hazard(t, lam, k, xp))
+
+    def log_survival(self, t, lam, k=1.0, cure=0.0):
+        """``log S(t)``."""
+        xp = _PT if _is_tensor(t, lam, k, cure) else _NP
+        return xp.log(self.survival(t, lam, k, cure=cure))
+
+    def cumulative_hazard(self, t, lam, k=1.0, cure=0.0):
+        """``H(t) = -log S(t)``, which tends to ``-log pi`` (not infinity)."""
+        return -self.log_survival(t, lam, k, cure=cure)
+
+    def hazard(self, t, lam, k=1.0, cure=0.0):
+        """``h(t) = (1 - pi) lam exp(-lam t) / S(t)``, falling to 0."""
+        xp, lam, k, (t,) = self._args(lam, k, t, time_names=("t",))
+        cure = _cure_fraction(cure)
+        uncured = (1.0 - cure) * xp.exp(-self._cumulative_hazard(t, lam, k, xp))
+        return lam * uncured / (cure + uncured)
+
+    def log_pdf(self, t, lam, k=1.0, cure=0.0):
+        """``log f(t) = log(1 - pi) + log lam - lam t``."""
+        xp, lam, k, (t,) = self._args(lam, k, t, time_names=("t",))
+        cure = _cure_fraction(cure)
+        return xp.log1p(-cure) + xp.log(lam) - self._cumulative_hazard(t, lam, k, xp)
+
+    def quantile(self, q, lam, k=1.0, cure=0.0):
+        """Time by which a fraction ``q`` has had the event; ``inf`` when ``1 - q <= pi``."""
+        if _is_tensor(q, lam, k, cure):
+            q, lam, cure = _float64(q), _float64(lam), _float64(cure)
+            left = (1.0 - q - cure) / (1.0 - cure)
+            safe = pt.switch(left > 0, left, 1.0)
+            return pt.switch(left > 0, -pt.log(safe) / lam, np.inf)
+        if not np.all((np.asarray(q) >= 0) & (np.asarray(q) < 1)):
+            raise ValueError(f"q must lie in [0, 1); received {q!r}.")
+        _, lam, k, _ = self._args(lam, k)
+        cure = _cure_fraction(cure)
+        left = (1.0 - np.asarray(q, dtype=float) - cure) / (1.0 - cure)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(left > 0, -np.log(np.where(left > 0, left, 1.0)) / lam, np.inf)
+
+    def median(self, lam, k=1.0, cure=0.0):
+        """Median survival; ``inf`` (not reached) when ``pi >= 0.5``."""
+        return self.quantile(0.5, lam, k, cure=cure)
+
+    def rmst(self, tau, lam, k=1.0, cure=0.0):
+        """``pi tau + (1 - pi) (1 - exp(-lam tau)) / lam``."""
+        xp, lam, k, (tau,) = self._args(lam, k, tau, time_names=("tau",))
+        cure = _cure_fraction(cure)
+        return cure * tau + (1.0 - cure) * self._rmst(tau, lam, k, xp)
+
+    def sample(self, rng: np.random.Generator, lam, k=1.0, size=None, cure=0.0) -> np.ndarray:
+        """Event times: ``inf`` with probability ``pi`` (cured), else Exponential(``lam``)."""
+        t = super().sample(rng, lam, k, size=size)
+        cured = rng.random(t.shape) < _cure_fraction(cure)
+        return np.where(cured, np.inf, t)
+
+    def pymc_dist(self, lam, k=1.0):
+        """The cure family has no PyMC distribution; :meth:`log_pdf` and ``log_survival``."""
+        raise TypeError(
+            "the cure family has no PyMC distribution: a cured patient never has the event. "
+            "Use log_pdf(t, lam, cure=pi) for events and log_survival(t, lam, cure=pi) for "
+            "censored times, as resurv.model.IndividualData does."
+        )
+
+
+FAMILIES: dict[str, SurvivalFamily] = {
+    "exponential": Exponential(),
+    "weibull": Weibull(),
+    "cure": Cure(),
+}
 
 
 def get_family(name: str | SurvivalFamily) -> SurvivalFamily:
@@ -326,80 +481,3 @@ def get_family(name: str | SurvivalFamily) -> SurvivalFamily:
         raise ValueError(
             f"unknown survival family {name!r}; valid families are {sorted(FAMILIES)}."
         ) from None
-
-
-# -- conversions -------------------------------------------------------------------------
-
-
-class PHParameters(NamedTuple):
-    """Proportional-hazards parameters of ``S(t) = exp(-lam * t**k)``."""
-
-    lam: float
-    k: float
-
-
-class SurvregParameters(NamedTuple):
-    """R ``survreg`` Weibull parameters: ``(Intercept)``, ``scale`` and a coefficient."""
-
-    intercept: float
-    scale: float
-    coefficient: float | None = None
-
-
-def from_pymc_weibull(alpha, beta) -> PHParameters:
-    """``pm.Weibull(alpha, beta)`` -> ``(lam, k) = (beta**(-alpha), alpha)``."""
-    return PHParameters(lam=beta ** (-alpha), k=alpha)
-
-
-def to_pymc_weibull(lam, k) -> tuple:
-    """``(lam, k)`` -> ``(alpha, beta) = (k, lam**(-1/k))`` of ``pm.Weibull``."""
-    return k, lam ** (-1.0 / k)
-
-
-def from_lifelines_weibull(lambda_, rho_) -> PHParameters:
-    """Lifelines ``WeibullFitter`` (``lambda_`` scale, ``rho_`` shape) -> ``(lam, k)``.
-
-    lifelines writes ``S(t) = exp(-(t / lambda_)**rho_)``, so ``lam = lambda_**(-rho_)``.
-    """
-    return PHParameters(lam=lambda_ ** (-rho_), k=rho_)
-
-
-def to_lifelines_weibull(lam, k) -> tuple:
-    """``(lam, k)`` -> lifelines ``WeibullFitter`` ``(lambda_, rho_) = (lam**(-1/k), k)``."""
-    return lam ** (-1.0 / k), k
-
-
-def from_lifelines_exponential(lambda_):
-    """Lifelines ``ExponentialFitter.lambda_`` is the mean time: ``lam = 1 / lambda_``."""
-    return 1.0 / lambda_
-
-
-def to_lifelines_exponential(lam):
-    """``lam`` -> lifelines ``ExponentialFitter.lambda_ = 1 / lam`` (the mean time)."""
-    return 1.0 / lam
-
-
-def from_survreg(intercept, scale=1.0, coefficient=None):
-    """R ``survreg(dist="weibull")`` -> ``(lam, k)`` of the baseline, and a log hazard ratio.
-
-    ``survreg`` models ``log T = intercept + beta * x + scale * W`` with ``W`` standard
-    minimum extreme value, so ``k = 1/scale``, ``lam = exp(-intercept / scale)`` and a
-    coefficient ``beta`` is the log hazard ratio ``-beta / scale``. ``scale = 1`` is
-    ``survreg(dist="exponential")``.
-
-    Returns
-    -------
-    PHParameters or (PHParameters, float)
-        ``(lam, k)``; with ``coefficient`` given, also the log hazard ratio.
-    """
-    k = 1.0 / scale
-    ph = PHParameters(lam=np.exp(-intercept * k), k=k)
-    if coefficient is None:
-        return ph
-    return ph, -coefficient * k
-
-
-def to_survreg(lam, k=1.0, log_hr=None) -> SurvregParameters:
-    """``(lam, k)`` and optionally a log HR -> R ``survreg`` ``(Intercept)``, scale, coefficient."""
-    coefficient = None if log_hr is None else -log_hr / k
-    return SurvregParameters(intercept=-np.log(lam) / k, scale=1.0 / k, coefficient=coefficient)

@@ -102,7 +102,9 @@ class MedianTerm(_FigureTerm):
     Notes
     -----
     With a CI: ``Normal(log m | log median(theta), SE)``, ``SE`` as for
-    :class:`HazardRatioTerm`, ``log median = (log log 2 - log lam) / k``.
+    :class:`HazardRatioTerm`, ``log median = (log log 2 - log lam) / k``; for the cure
+    family ``log median = log(-log((1/2 - pi) / (1 - pi))) - log lam`` (a cure fraction
+    near or above 1/2 pushes the median towards infinity, far from a printed median).
     Without a CI: the landmark statement "S(m) = 50%", an :class:`ApproxLandmark`.
     Not reached: the estimated curve never increases, so "not reached by ``t_max``" is the
     event ``S_hat(t_max) > 1/2``, whose probability is approximated with
@@ -158,11 +160,18 @@ class MedianTerm(_FigureTerm):
     def log_likelihood(self, params: ArmParams, data: Mapping[str, Any], own: Mapping = ()) -> Any:
         """See the class Notes."""
         lam, k = params.lam[self.arm], params.k
+        pi = None if params.cure is None else params.cure[self.arm]
         if self.mode == "ci":
-            log_median = (math.log(math.log(2.0)) - pt.log(lam)) / k
+            if pi is None:
+                log_median = (math.log(math.log(2.0)) - pt.log(lam)) / k
+            else:  # cure: S(m) = 1/2 at m = -log((1/2 - pi) / (1 - pi)) / lam, if pi < 1/2
+                left = pt.maximum((0.5 - pi) / (1.0 - pi), 1e-300)
+                log_median = pt.log(-pt.log(left)) - pt.log(lam)
             return _normal_logpdf(data["log_median"], log_median, data["se"])
         if self.mode == "landmark":
             return self._inner.log_likelihood(params, data, own)
         s = pt.exp(-lam * self.t_max**k)
+        if pi is not None:
+            s = pi + (1.0 - pi) * s
         z = (s - 0.5) / pt.sqrt(s * (1 - s) / data["size"])
         return pt.logsumexp(_log_normal_cdf(z) + data["log_weight"])

@@ -2,7 +2,8 @@
 
 :class:`IndividualData` holds each patient's follow-up time, event status and arm and adds
 them to a model as one ``pm.Censored`` observed variable (exponential when the shape is the
-constant 1, Weibull otherwise). It is importable from :mod:`resurv.fit`.
+constant 1, Weibull otherwise), or for the cure family one ``pm.CustomDist`` of the same
+pointwise log likelihood. It is importable from :mod:`resurv.fit`.
 """
 
 from __future__ import annotations
@@ -115,11 +116,35 @@ class IndividualData(Term):
                 f"the model's arms are {list(params.arms)}: add them to fit(arms=...)"
             )
         lam = pt.stack([params.lam[a] for a in self.arms])[data["arm"]]
+        if params.cure is not None:
+            self._add_cure(params, data, lam)
+            return
         family = get_family("exponential" if _is_unit(params.k) else "weibull")
         dist = family.pymc_dist(lam, params.k)
         time = data["time"]
         upper = data["upper"]
         pm.Censored(self.name, dist, lower=None, upper=upper, observed=time, shape=time.shape)
+
+    def _add_cure(self, params: ArmParams, data: Mapping[str, Any], lam) -> None:
+        """The cure family: ``log f`` for events, ``log S`` for censored times (pointwise).
+
+        A cured patient never has the event, so there is no PyMC distribution to censor: a
+        ``pm.CustomDist`` keeps the pointwise log likelihood that LOO needs.
+        """
+        cure = pt.stack([params.cure[a] for a in self.arms])[data["arm"]]
+        family = get_family("cure")
+
+        def logp(value, lam, cure, upper):
+            return pt.switch(
+                pt.isinf(upper),
+                family.log_pdf(value, lam, cure=cure),
+                family.log_survival(value, lam, cure=cure),
+            )
+
+        time = data["time"]
+        pm.CustomDist(
+            self.name, lam, cure, data["upper"], logp=logp, observed=time, shape=time.shape
+        )
 
     def __len__(self) -> int:
         return self.time.size

@@ -277,9 +277,10 @@ class ApproxLandmark(_FigureTerm):
         \frac{\Gamma(m_i + 1)}{\Gamma(y_i + 1)\Gamma(m_i - y_i + 1)}
         q_i(\theta)^{y_i} (1 - q_i(\theta))^{m_i - y_i},
 
-    ``q_i(theta) = exp(-lam (t_i**k - t_{i-1}**k))``; successive periods are independent to
-    Greenwood's order. The rounding of the printed values is ignored. For when the exact
-    feasible set is too large or the estimator is unknown.
+    ``q_i(theta) = exp(-lam (t_i**k - t_{i-1}**k))`` (for the cure family
+    ``S(t_i) / S(t_{i-1})`` with ``S = pi + (1 - pi) exp(-lam t)``); successive periods are
+    independent to Greenwood's order. The rounding of the printed values is ignored. For when
+    the exact feasible set is too large or the estimator is unknown.
     """
 
     def __init__(
@@ -314,7 +315,15 @@ class ApproxLandmark(_FigureTerm):
     def log_likelihood(self, params: ArmParams, data: Mapping[str, Any], own: Mapping = ()) -> Any:
         """Mixture over candidate sizes of products of continuous binomials."""
         t, k = np.array((0.0, *self.times)), params.k
-        log_q = -params.lam[self.arm] * (_masked_power(t[1:], k) - _masked_power(t[:-1], k))
+        if params.cure is not None:  # S = pi + (1 - pi) exp(-H): q_i = S(t_i) / S(t_{i-1})
+            pi = params.cure[self.arm]
+            log_s = pt.log(pi + (1.0 - pi) * pt.exp(-params.lam[self.arm] * _masked_power(t, k)))
+            log_q = log_s[1:] - log_s[:-1]
+        else:
+            log_q = -params.lam[self.arm] * (_masked_power(t[1:], k) - _masked_power(t[:-1], k))
         y, size = data["y"], data["size"]
-        per_n = data["norm"] + y * log_q + (size - y) * pt.log(-pt.expm1(log_q))
+        # a floor on 1 - q: a plateau printed exactly (y = size) under a cure fraction can make
+        # q = 1 in floating point, and 0 * log(0) would be NaN rather than the limit 0
+        log_1mq = pt.log(pt.maximum(-pt.expm1(log_q), 1e-300))
+        per_n = data["norm"] + y * log_q + (size - y) * log_1mq
         return pt.logsumexp(per_n.sum(axis=1) + data["log_weight"])

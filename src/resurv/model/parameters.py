@@ -57,6 +57,8 @@ def _prior_slots(prior_set: PriorSet, family: SurvivalFamily, arms, reference_ar
         slots.append(("log_hr", prior_set.log_hr))
     if family.has_shape:
         slots.append(("log_shape", prior_set.log_shape))
+    if family.has_cure:
+        slots.append(("cure_fraction", prior_set.cure))
     return slots
 
 
@@ -67,12 +69,13 @@ def prior_structure(prior_set: PriorSet) -> tuple:
     as data (:func:`prior_data`).
     """
     if switchable(prior_set):  # Normal and Flat sets share one model (resurv.model.shared_priors)
-        return (SWITCHED, prior_set.log_shape.distribution)
+        return (SWITCHED, prior_set.log_shape.distribution, prior_set.cure.distribution)
     return (
         prior_set.baseline.distribution,
         prior_set.baseline_scale,
         prior_set.log_hr.distribution,
         prior_set.log_shape.distribution,
+        prior_set.cure.distribution,
     )
 
 
@@ -88,7 +91,7 @@ def prior_data(
         out = switched_data(
             prior_set, PRIOR_DATA_PREFIX, with_hr=has_hr, with_shape=family.has_shape
         )
-        slots = [(var, prior) for var, prior in slots if var == "log_shape"]
+        slots = [(var, prior) for var, prior in slots if var in ("log_shape", "cure_fraction")]
     out.update(
         {
             f"{PRIOR_DATA_PREFIX}{var}__{n}": np.asarray(v, dtype=np.float64)
@@ -136,9 +139,11 @@ def build_parameters(
     -----
     Free variables: the baseline (:data:`BASELINE_VARIABLES`), ``log_hr`` (dims
     ``"comparison"``: the non-reference arms, in ``arms`` order) and, for the Weibull,
-    ``log_shape``. Deterministics: ``log_hazard``, ``hazard``, ``hazard_ratio``, ``median``
-    (dims ``"arm"``) and ``shape`` (Weibull). With ``baseline_scale="log_median"``,
-    ``lam[ref] = log(2) / median_ref**k``.
+    ``log_shape``; for the cure family ``cure_fraction`` (dims ``"arm"``, the prior set's
+    ``cure`` prior on the probability scale; hazard ratios are then those of the uncured, and
+    there is no ``median`` deterministic). Deterministics: ``log_hazard``, ``hazard``,
+    ``hazard_ratio``, ``median`` (dims ``"arm"``) and ``shape`` (Weibull). With
+    ``baseline_scale="log_median"``, ``lam[ref] = log(2) / median_ref**k``.
     """
     family = get_family(family)
     arms = _check_arms(prior_set, arms, reference_arm)
@@ -188,5 +193,10 @@ def build_parameters(
     log_hazard = pm.Deterministic("log_hazard", log_lam_ref + log_hr_arm, dims="arm")
     hazard = pm.Deterministic("hazard", pt.exp(log_hazard), dims="arm")
     pm.Deterministic("hazard_ratio", pt.exp(log_hr_arm), dims="arm")
-    pm.Deterministic("median", family.median(hazard, k), dims="arm")
-    return ArmParams(arms=arms, lam={a: hazard[i] for i, a in enumerate(arms)}, k=k)
+    lam = {a: hazard[i] for i, a in enumerate(arms)}
+    if not family.has_cure:
+        pm.Deterministic("median", family.median(hazard, k), dims="arm")
+        return ArmParams(arms=arms, lam=lam, k=k)
+    cure = prior_set.cure.to_pymc("cure_fraction", dims="arm", data_prefix=prefix("cure_fraction"))
+    # the median is infinite (not reached) where pi >= 0.5: FitResult.median gives it
+    return ArmParams(arms=arms, lam=lam, k=k, cure={a: cure[i] for i, a in enumerate(arms)})

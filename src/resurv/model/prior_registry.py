@@ -25,6 +25,10 @@ MEDIAN_RANGE_YEARS = (0.25, 50.0)
 HR_RANGE = (1.0 / 20.0, 20.0)
 #: log k ~ Normal(0, 0.5): 95% of k in [0.38, 2.66], centred on the Exponential (k = 1)
 LOG_SHAPE_PRIOR = Prior("Normal", mu=0.0, sigma=0.5)
+#: cure fraction of each arm (cure family): uniform on [0, 1], the probability scale
+CURE_PRIOR = Prior("Beta", alpha=1.0, beta=1.0)
+#: the reference set's cure fraction: Jeffreys' prior of a binomial proportion
+CURE_JEFFREYS = Prior("Beta", alpha=0.5, beta=0.5)
 
 _Z95 = float(stats.norm.ppf(0.975))  # two-sided 95%: 1.96
 _Z90 = float(stats.norm.ppf(0.95))  # one-sided 5%: 1.6449
@@ -95,6 +99,7 @@ def weakly_informative(*, time_unit: str = "years", **_: Any) -> PriorSet:
         baseline_scale="log_median",
         log_hr=_weak_log_hr(),
         log_shape=LOG_SHAPE_PRIOR,
+        cure=CURE_PRIOR,
     )
 
 
@@ -115,6 +120,7 @@ def sceptical(*, hr_important: float = 2.0, time_unit: str = "years", **_: Any) 
         baseline_scale="log_median",
         log_hr=Prior("Normal", mu=0.0, sigma=sigma),
         log_shape=LOG_SHAPE_PRIOR,
+        cure=CURE_PRIOR,
     )
 
 
@@ -137,6 +143,7 @@ def enthusiastic(*, hr_important: float = 2.0, time_unit: str = "years", **_: An
         baseline_scale="log_median",
         log_hr=Prior("Normal", mu=np.log(hr), sigma=sigma),
         log_shape=LOG_SHAPE_PRIOR,
+        cure=CURE_PRIOR,
     )
 
 
@@ -159,6 +166,7 @@ def reference(**_: Any) -> PriorSet:
         baseline_scale="log_rate",
         log_hr=Prior("Flat"),
         log_shape=LOG_SHAPE_PRIOR,
+        cure=CURE_JEFFREYS,
     )
 
 
@@ -259,6 +267,7 @@ def literature(
         baseline_scale="log_median",
         log_hr=_weak_log_hr(),
         log_shape=LOG_SHAPE_PRIOR,
+        cure=CURE_PRIOR,
         baseline_arm=arm,
     )
 

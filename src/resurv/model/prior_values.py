@@ -10,7 +10,7 @@ may be stated on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "HalfNormal": (("sigma",), ("sigma",)),
     "Exponential": (("lam",), ("lam",)),
     "Uniform": (("lower", "upper"), ()),
+    "Beta": (("alpha", "beta"), ("alpha", "beta")),
     "Flat": ((), ()),
 }
 _POSITIVE_SUPPORT = ("LogNormal", "Gamma", "HalfNormal", "Exponential")
@@ -139,6 +140,8 @@ class Prior:
                 return stats.expon(scale=1.0 / p["lam"])
             case "Uniform":
                 return stats.uniform(p["lower"], p["upper"] - p["lower"])
+            case "Beta":
+                return stats.beta(p["alpha"], p["beta"])
         raise ValueError(
             f"{self} is improper and has no probability distribution; "
             "use a proper prior (e.g. Normal) to draw from it or to compute probabilities."
@@ -174,6 +177,9 @@ class PriorSet:
         Prior of each non-reference arm's log hazard ratio ``log(lam[arm] / lam[ref])``.
     log_shape : Prior
         Prior of the Weibull ``log k`` (unused by the Exponential family).
+    cure : Prior
+        Prior of each arm's cure fraction ``pi``, on the probability scale (a Beta; used by
+        the ``cure`` family only). Default ``Beta(1, 1)``, uniform on [0, 1].
     baseline_arm : str or None
         The arm the baseline prior was elicited for (literature priors); ``None`` means
         "whichever arm is the reference".
@@ -188,6 +194,7 @@ class PriorSet:
     log_hr: Prior
     log_shape: Prior
     baseline_arm: str | None = None
+    cure: Prior = field(default_factory=lambda: Prior("Beta", alpha=1.0, beta=1.0))
 
     def __post_init__(self):
         if self.baseline_scale not in BASELINE_SCALES:
@@ -205,7 +212,7 @@ class PriorSet:
     @property
     def is_proper(self) -> bool:
         """Whether every prior of the set is proper (prior predictive checks need it)."""
-        return all(p.is_proper for p in (self.baseline, self.log_hr, self.log_shape))
+        return all(p.is_proper for p in (self.baseline, self.log_hr, self.log_shape, self.cure))
 
     def describe(self, prob: float = 0.95) -> pd.DataFrame:
         """Table of the priors with their central ``prob`` intervals on the natural scale."""
@@ -223,6 +230,7 @@ class PriorSet:
             ),
             ("log_hr", self.log_hr, "hazard ratio", True),
             ("log_shape", self.log_shape, "Weibull shape k", True),
+            ("cure_fraction", self.cure, "cure fraction pi (cure family)", False),
         ]
         out = []
         for variable, prior, meaning, on_log_scale in rows:

@@ -71,6 +71,7 @@ __all__ = [
     "get_prior_set",
     "literature_baseline",
     "prior_predictive",
+    "sample_cure",
     "sample_prior",
     "survival_summary",
 ]
@@ -129,7 +130,9 @@ def sample_prior(
     return np.exp(log_lam_ref[:, None] + log_hr_arm), k
 
 
-def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd.DataFrame:
+def survival_summary(
+    hazard, shape, family, arms, reference_arm, *, times, cure=None
+) -> pd.DataFrame:
     """Median and 95% equal-tailed interval of ``S(t)``, the hazard ratio and the median.
 
     Parameters
@@ -142,6 +145,8 @@ def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd
         As in :func:`build_parameters`.
     times : sequence of float
         Times (study units) at which to summarise ``S(t)``.
+    cure : array, shape (draws, n_arms), optional
+        Draws of the cure fraction per arm (the cure family; a ``"cure_fraction"`` row per arm).
 
     Returns
     -------
@@ -157,17 +162,25 @@ def survival_summary(hazard, shape, family, arms, reference_arm, *, times) -> pd
     rows = []
 
     def add(quantity, arm, time, x):
-        lo, mid, hi = np.quantile(x, [0.025, 0.5, 0.975])
+        # a median not reached (cure fraction >= 1/2) is infinite: no interpolation then
+        method = "linear" if np.all(np.isfinite(x)) else "lower"
+        lo, mid, hi = np.quantile(x, [0.025, 0.5, 0.975], method=method)
         rows.append((quantity, arm, time, mid, lo, hi))
 
+    pi = {} if cure is None else {"cure": np.asarray(cure, dtype=float)}
     for i, arm in enumerate(arms):
+        arm_pi = {n: v[:, i] for n, v in pi.items()}
         for t in times:
-            add("survival", arm, float(t), family.survival(t, hazard[:, i], shape))
+            add("survival", arm, float(t), family.survival(t, hazard[:, i], shape, **arm_pi))
     for i, arm in enumerate(arms):
         if i != ref:
             add("hazard_ratio", arm, np.nan, hazard[:, i] / hazard[:, ref])
     for i, arm in enumerate(arms):
-        add("median", arm, np.nan, family.median(hazard[:, i], shape))
+        arm_pi = {n: v[:, i] for n, v in pi.items()}
+        add("median", arm, np.nan, family.median(hazard[:, i], shape, **arm_pi))
+    for i, arm in enumerate(arms):
+        if cure is not None:
+            add("cure_fraction", arm, np.nan, pi["cure"][:, i])
     if family.has_shape:
         add("shape", None, np.nan, shape)
     columns = ["quantity", "arm", "time", "median", "eti95_lower", "eti95_upper"]
@@ -199,7 +212,22 @@ def prior_predictive(
         If the set contains an improper prior (``reference``).
     """
     hazard, shape = sample_prior(prior_set, family, arms, reference_arm, draws=draws, seed=seed)
-    return survival_summary(hazard, shape, family, tuple(arms), reference_arm, times=times)
+    cure = sample_cure(prior_set, family, arms, draws=draws, seed=seed)
+    return survival_summary(
+        hazard, shape, family, tuple(arms), reference_arm, times=times, cure=cure
+    )
+
+
+def sample_cure(prior_set: PriorSet, family, arms, *, draws: int, seed) -> np.ndarray | None:
+    """Draws of each arm's cure fraction, shape (draws, len(arms)); None without a cure fraction.
+
+    Drawn from their own stream (``seed`` spawned once), so that the draws of
+    :func:`sample_prior` are the same whatever the family.
+    """
+    if not get_family(family).has_cure:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    return prior_set.cure.sample(rng, (int(draws), len(arms)))
 
 
 # -- the registry --------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ def simulate_many(
     k: Any = None,
     n_per_arm: Mapping[str, int] | Sequence[int] = (),
     censoring: CensoringModel | None = None,
+    *,
+    cure: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Simulate one cohort per parameter draw.
 
@@ -67,6 +69,10 @@ def simulate_many(
     n_per_arm : mapping or sequence of int
         Patients per arm (same order as ``lam_per_arm``).
     censoring : CensoringModel
+    cure : mapping, optional
+        ``arm -> (D,)`` cure fractions (the cure family): each patient is cured, and never
+        has the event, with that probability. Drawn after everything else, so the other
+        draws are the same with and without it.
 
     Returns
     -------
@@ -98,6 +104,10 @@ def simulate_many(
     shape = np.broadcast_to(shape.reshape(-1, 1), (draws, 1))
     death = (rng.standard_exponential(lam.shape) / lam) ** (1.0 / shape)
     cens, entry = censoring.sample(rng, lam.shape, return_entry=True)
+    if cure is not None:
+        pi = np.stack([np.atleast_1d(np.asarray(cure[a], dtype=float)) for a in arms], axis=-1)
+        pi = np.broadcast_to(pi, (draws, len(arms)))[:, arm]
+        death = np.where(rng.random(lam.shape) < pi, np.inf, death)
     return {
         "time": np.minimum(death, cens),
         "event": death <= cens,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from resurv.model.censoring import CensoringModel
 from resurv.model.count_terms import CountTerm, ProportionTerm, RateTerm
+from resurv.model.families import get_family
 from resurv.model.hr_median_terms import HazardRatioTerm, MedianTerm
+from resurv.model.landmark_terms import ApproxLandmark
 from resurv.model.likelihood import landmark_term
 from resurv.model.terms import term_name
 from resurv.study.schema import (
@@ -23,9 +25,21 @@ from resurv.study.schema import (
     SurvivalFigure,
 )
 
+#: why the cure family's landmark terms are approximate
+CURE_LANDMARKS = (
+    "the cure family (binomials of effective sizes; the exact kernel is written for "
+    "S(t) = exp(-lam t^k))"
+)
 
-def study_terms(study: Study, censoring: CensoringModel) -> tuple[list, dict[str, str]]:
+
+def study_terms(
+    study: Study, censoring: CensoringModel, *, family: str | None = None
+) -> tuple[list, dict[str, str]]:
     """The survival model's likelihood terms, and how each landmark term was chosen.
+
+    For a family with a cure fraction (``family="cure"``) the landmark terms are the
+    approximate ones (:class:`~resurv.model.landmark_terms.ApproxLandmark`, which takes any
+    ``S(t)``): the exact kernel is written for ``S(t) = exp(-lam t**k)``.
 
     Landmark survival, hazard ratios and medians inform ``(lam, k)``. Proportions, counts
     and rates have parameters of their own that no other figure informs: their posteriors
@@ -37,7 +51,21 @@ def study_terms(study: Study, censoring: CensoringModel) -> tuple[list, dict[str
     for f in study.figures:
         if isinstance(f, SurvivalFigure):
             by_arm.setdefault(f.arm, []).append(f)
+    cure = family is not None and get_family(family).has_cure
     for arm_id, figures in by_arm.items():
+        if cure:
+            figures = sorted(figures, key=lambda f: f.time)
+            terms.append(
+                ApproxLandmark(
+                    arm_id,
+                    [f.time for f in figures],
+                    [f.percent for f in figures],
+                    study.arm(arm_id).n,
+                    censoring,
+                )  # fmt: skip
+            )
+            methods[arm_id] = f"approximate: {CURE_LANDMARKS}"
+            continue
         choice = landmark_term(
             study.arm(arm_id), figures, censoring=censoring, rounding=study.rounding
         )

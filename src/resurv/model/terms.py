@@ -35,11 +35,15 @@ class ArmParams:
         ``arm -> scalar tensor``: proportional-hazards rate ``lam`` (per ``time_unit**k``).
     k : tensor
         Shared Weibull shape (the constant 1.0 for the Exponential family).
+    cure : dict or None
+        ``arm -> scalar tensor``: cure fraction ``pi`` of the cure family, whose survival is
+        ``pi + (1 - pi) exp(-lam t)``; None for the other families.
     """
 
     arms: tuple[str, ...]
     lam: Mapping[str, Any]
     k: Any
+    cure: Mapping[str, Any] | None = None
 
 
 class Term(ABC):

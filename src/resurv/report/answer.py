@@ -160,6 +160,7 @@ def plain_answer(r: Results) -> str:
                 f"{_prob(p['median'])}"
             )
         parts.append(text + f", under the primary fit ({words}).")
+        parts += _other_arms_sentence(r, primary_hr.iloc[1:], ref)
     else:
         parts.append(f"Given only what the abstract prints, the primary fit is {words}.")
     times = r.study.get("printed_landmark_times") or r.study.get("landmark_times", [])
@@ -189,6 +190,26 @@ def plain_answer(r: Results) -> str:
         parts.append(_prior_sentence(r, hr, arm))
     parts.append(_diagnostics_sentence(r))
     return " ".join(p for p in parts if p)
+
+
+def _other_arms_sentence(r: Results, rows: pd.DataFrame, ref: str) -> list[str]:
+    """With three or more arms: the hazard ratio of every further arm against the reference."""
+    labels = r.arm_labels
+    pieces = []
+    for row in rows.to_dict("records"):
+        arm = row["arm"]
+        p = _quantity(r, r.primary, f"p_hr_gt_1[{arm}]")
+        text = (
+            f"'{labels.get(arm, arm)}' {_g(row['median'])} (95% CrI {_g(row['lower_95'])} to "
+            f"{_g(row['upper_95'])}"
+        )
+        pieces.append(text + (f"; P(HR > 1) {_prob(p['median'])})" if p is not None else ")"))
+    if not pieces:
+        return []
+    return [
+        f"Against the same '{labels.get(ref, ref)}' arm, the hazard ratio of "
+        + (", and of ".join(pieces) + ".")
+    ]
 
 
 def _findings(r: Results) -> list[str]:

@@ -44,6 +44,8 @@ from resurv.report.blocks import (
 from resurv.report.blocks import Table as Table
 from resurv.report.curves import curves_diagnostics, curves_section
 from resurv.report.drawing import TraceDrawing, TraceJob
+from resurv.report.endpoints import endpoints_section
+from resurv.report.plateau import plateau_section
 from resurv.report.results import NUMERIC_COLUMNS as NUMERIC_COLUMNS
 from resurv.report.results import TABLE_COLUMNS, Results, load_results
 from resurv.report.sections import (
@@ -277,6 +279,8 @@ def _blocks(r: Results, main: dict[str, Image], appendix: dict[str, Image]) -> l
             ),
         ),
     ]
+    blocks += plateau_section(r)
+    blocks += endpoints_section(r)
     blocks += _audit_section(r, figures("audit_picture"), ref("audit_picture"))
     blocks += _comparison_section(r, figures("ppc"), ref("ppc"))
     blocks += curves_section(r)  # only for a study with digitised curves

@@ -50,6 +50,7 @@ NUMERIC_COLUMNS = frozenset(
     "posterior_median lower_95 upper_95 p_replicate_as_extreme p_replicate_prints median rhat "
     "ess_bulk ess_tail mcse_mean divergences bfmi_min treedepth_frac log_ml_exponential "
     "log_ml_weibull log_bf_weibull_vs_exponential log_bf_mcse shape_sd_ratio n posterior_weight "
+    "log_ml_cure log_bf_cure_vs_exponential log_bf_cure_vs_weibull log_bf_cure_mcse "
     "time q025 "
     "q25 q75 q975 draw hazard_ratio value printed_value replicate deaths n_configurations "
     "event".split()

@@ -184,6 +184,10 @@ def _model_section(r: Results) -> list:
         }
         if "log_bf_mcse" in mc:  # results written before the MCSE was recorded lack it
             columns["MCSE of log BF"] = mc["log_bf_mcse"].map(two)
+        if "log_ml_cure" in mc:  # the cure family was fitted
+            columns["log ML cure"] = mc["log_ml_cure"].map(two)
+            columns["log BF cure vs Exponential"] = mc["log_bf_cure_vs_exponential"].map(two)
+            columns["log BF cure vs Weibull"] = mc["log_bf_cure_vs_weibull"].map(two)
         blocks.append(_tab(columns))
         methods = set(mc["ml_method"].dropna()) if "ml_method" in mc else set()
         if methods:

@@ -12,6 +12,7 @@ May import: :mod:`resurv.compare`, :mod:`resurv.fit`, :mod:`resurv.model`,
 """
 
 from resurv.run.assumptions import assumptions
+from resurv.run.endpoints import endpoint_table, reanalyse_endpoints
 from resurv.run.reanalysis import default_folder, fit_task, quick_settings, reanalyse
 from resurv.run.tables import model_comparison_table, prior_predictive_table
 from resurv.run.values import FitOutcome, FitTask, Reanalysis, RunOutcome, RunSettings
@@ -25,10 +26,12 @@ __all__ = [
     "RunSettings",
     "assumptions",
     "default_folder",
+    "endpoint_table",
     "fit_task",
     "model_comparison_table",
     "prior_predictive_table",
     "quick_settings",
     "reanalyse",
+    "reanalyse_endpoints",
     "write_results",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from resurv.audit.study_audit import audit
+from resurv.compare.plateau import plateau_checks, plateaus
 from resurv.compare.predictive import (
     draws_from_fit,
     predictive_checks,
@@ -25,6 +26,7 @@ from resurv.compare.predictive import (
     replicate_studies,
 )
 from resurv.compare.table import comparison_table, conjugate_draws, posterior_quantities
+from resurv.errors import StudyError
 from resurv.fit.cache import background_compiles, expect_structures
 from resurv.fit.marginal import SMCTask, smc_task
 from resurv.fit.result import FitResult
@@ -87,14 +89,16 @@ def _structures(study: Study, tasks: list[FitTask]) -> list[tuple]:
     """The compiled-model structures the fit tasks need (for "compiling ..., 1 of n")."""
     terms = {}
     for close in dict.fromkeys(t.close for t in tasks):
-        terms[close] = study_terms(study, CensoringModel.from_study(study, close=close))[0]
-    return [structure_key(terms[t.close], **_model_arguments(t)) for t in tasks]
+        for family in dict.fromkeys(t.family for t in tasks):
+            censoring = CensoringModel.from_study(study, close=close)
+            terms[close, family] = study_terms(study, censoring, family=family)[0]
+    return [structure_key(terms[t.close, t.family], **_model_arguments(t)) for t in tasks]
 
 
 def precompile_task(task: FitTask) -> bool:
     """Compile the model of a fit task without fitting it (fills the on-disk compile cache)."""
     censoring = CensoringModel.from_study(task.study, close=task.close)
-    terms, _ = study_terms(task.study, censoring)
+    terms, _ = study_terms(task.study, censoring, family=task.family)
     return compile_structure(terms, **_model_arguments(task))
 
 
@@ -111,7 +115,7 @@ def fit_task(task: FitTask) -> FitOutcome:
     start = time.perf_counter()
     study = task.study
     censoring = CensoringModel.from_study(study, close=task.close)
-    terms, methods = study_terms(study, censoring)
+    terms, methods = study_terms(study, censoring, family=task.family)
     res = fit(
         terms,
         **_model_arguments(task),
@@ -141,6 +145,11 @@ def fit_task(task: FitTask) -> FitOutcome:
         landmark_methods=methods,
         seconds=0.0,
     )
+    if plateaus(study) and (task.primary or task.close == study.censoring.close):
+        # a survival printed flat: can this family print it? (one check per family x prior)
+        pdraws = draws_from_fit(res, study, censoring, size=task.ppc_draws, seed=task.seed + 1)
+        reps = replicate_studies(study, pdraws, censoring, seed=task.seed + 2)
+        out.plateaus = plateau_checks(study, reps)
     if task.primary:
         pdraws = draws_from_fit(res, study, censoring, size=task.ppc_draws, seed=task.seed + 1)
         out.ppc = replicate_studies(study, pdraws, censoring, seed=task.seed + 2)
@@ -211,6 +220,13 @@ def reanalyse(
     ...                    priors=("weakly_informative",), sensitivity=False))  # doctest: +SKIP
     >>> result.comparison[["figure_id", "printed", "posterior_median"]]  # doctest: +SKIP
     """
+    if len(study.endpoints) > 1:  # each endpoint has hazards of its own: resurv.run.endpoints
+        raise StudyError(
+            "figure",
+            f"received figures of {len(study.endpoints)} endpoints ({', '.join(study.endpoints)});"
+            " allowed: the figures of one endpoint. Reanalyse each with "
+            "reanalyse_endpoints(study), or reanalyse(study.for_endpoint(name)).",
+        )
     settings = settings or RunSettings()
     t0 = time.perf_counter()
     aud = audit(study)

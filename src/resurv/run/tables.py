@@ -3,7 +3,8 @@
 :func:`model_comparison_table` sets the marginal likelihoods of both families (importance
 sampling, or SMC where the importance weights are unreliable), the Monte Carlo standard error
 of their log Bayes factor and the Weibull shape's posterior/prior SD ratio side by side, per
-prior set and close;
+prior set and close (and, when the cure family was fitted, its marginal likelihood and log
+Bayes factors against the Exponential and the Weibull);
 :func:`prior_predictive_table` says what each proper prior set implies for S(t), the HR and
 the median.
 """
@@ -69,6 +70,14 @@ def model_comparison_table(result, *, prior_sets: Mapping | None = None) -> pd.D
             prior_sd = (prior_sd[1] - prior_sd[0]) / 2.0
             ratio = post_sd / prior_sd
         row["shape_sd_ratio"] = ratio
+        if any(o.task.family == "cure" for o in result.outcomes):
+            cure = smc.get(("cure", prior, close), {})
+            row["log_ml_cure"] = cure.get("log_ml", np.nan)
+            row["log_bf_cure_vs_exponential"] = row["log_ml_cure"] - exp_ml
+            row["log_bf_cure_vs_weibull"] = row["log_ml_cure"] - wei_ml
+            row["log_bf_cure_mcse"] = float(
+                np.hypot(exp.get("log_ml_se", np.nan), cure.get("log_ml_se", np.nan))
+            )
         row["shape_note"] = shape_note(ratio)
         if not prior_set(prior).is_proper:
             row["shape_note"] += "; improper prior set: no marginal likelihood"

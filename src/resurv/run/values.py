@@ -83,6 +83,8 @@ class FitOutcome:
     checks: pd.DataFrame | None = None
     pseudo: pd.DataFrame | None = None
     pseudo_frequentist: pd.DataFrame | None = None
+    #: plateau checks (:func:`resurv.compare.plateau.plateau_checks`), for studies with one
+    plateaus: pd.DataFrame | None = None
 
 
 @dataclass
@@ -118,11 +120,13 @@ class RunOutcome:
 
     folder: Path
     reanalysis: Reanalysis
+    #: endpoint -> its reanalysis, when the study has several (``reanalysis`` is the first)
+    endpoints: dict[str, Reanalysis] = field(default_factory=dict)
 
     @property
     def all_passed(self) -> bool:
-        """Whether every fit passed its diagnostics."""
-        return self.reanalysis.all_passed
+        """Whether every fit (of every endpoint) passed its diagnostics."""
+        return all(r.all_passed for r in (self.endpoints or {"": self.reanalysis}).values())
 
     def summary_text(self) -> str:
         """A few lines for the terminal."""
@@ -132,6 +136,9 @@ class RunOutcome:
             f"{len(r.outcomes)} fits in {r.seconds['total']:.0f} s; results in {self.folder}",
             f"report: {self.folder / 'report.html'}",
         ]
+        for name, other in list(self.endpoints.items())[1:]:
+            failed += [f"{name}/{o.task.key}" for o in other.outcomes if o.status != "ok"]
+            lines.append(f"endpoint {name}: {len(other.outcomes)} fits, in endpoints/{name}/")
         if r.curves is not None:
             c = r.curves
             bad = [m for m, f in enumerate(c.pooled.fits) if not f.passed]

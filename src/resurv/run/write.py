@@ -244,6 +244,11 @@ def write_results(
         primary.pseudo_frequentist.to_csv(
             tables / "pseudo_frequentist.csv", index=False, float_format="%.6g"
         )
+    checked = [o for o in result.outcomes if o.plateaus is not None]
+    if checked:  # survival printed flat between two landmarks (resurv.compare.plateau)
+        pd.concat([tag(o.plateaus, o) for o in checked]).to_csv(
+            tables / "plateaus.csv", index=False, float_format="%.6g"
+        )
     from resurv.run.tables import model_comparison_table, prior_predictive_table
 
     model_comparison_table(result, prior_sets=prior_sets).to_csv(

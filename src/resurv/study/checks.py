@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from resurv.errors import StudyError
-from resurv.study.schema import MAX_ARM_N, Arm, Printed
+from resurv.study.schema import ENDPOINTS, MAX_ARM_N, Arm, Printed
 
 MAX_DECIMALS = 10
 _ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -270,6 +270,17 @@ class Context:
     max_followup: float
     followup_rule: str
     arms: Mapping[str, Arm]
+    endpoints: tuple[str, ...] = tuple(ENDPOINTS)
+
+    def endpoint(self, value: Any, path: str) -> str:
+        """Check an endpoint name: a built-in one or one declared in ``[study] endpoints``."""
+        if not isinstance(value, str) or value not in self.endpoints:
+            allowed = "one of " + ", ".join(self.endpoints)
+            hint = _did_you_mean(value, list(self.endpoints)) or (
+                'Declare it in [study] endpoints = { name = "label" }, or fix the spelling.'
+            )
+            raise fail(path, show(value), allowed, hint)
+        return value
 
     def arm(self, value: Any, path: str) -> str:
         """Check a reference to an arm."""

@@ -29,6 +29,7 @@ from resurv.study.checks import (
     text,
 )
 from resurv.study.schema import (
+    DEFAULT_ENDPOINT,
     ESTIMATORS,
     FIGURE_KINDS,
     MAX_ARM_N,
@@ -51,11 +52,11 @@ _MISSING: Any = object()
 
 _FIGURE_COMMON = ("kind", "id", "quote", "note", "rounding")
 _FIGURE_KEYS = {
-    "survival": ("arm", "time", "percent", "estimator", "interval_width", "decimals"),
-    "median": ("arm", "value", "ci", "ci_level", "decimals"),
-    "hazard_ratio": ("arms", "hr", "ci", "ci_level", "decimals"),
-    "logrank_p": ("arms", "p", "relation", "decimals"),
-    "proportion": ("name", "percent", "n", "arm", "decimals"),
+    "survival": ("arm", "time", "percent", "estimator", "interval_width", "decimals", "endpoint"),
+    "median": ("arm", "value", "ci", "ci_level", "decimals", "endpoint"),
+    "hazard_ratio": ("arms", "hr", "ci", "ci_level", "decimals", "endpoint"),
+    "logrank_p": ("arms", "p", "relation", "decimals", "endpoint"),
+    "proportion": ("name", "percent", "n", "arm", "decimals", "endpoint"),
     "count": ("name", "events", "n", "arm"),
     "percent_of": ("name", "a", "b", "percent", "decimals"),
     "followup": ("median", "range", "arm"),
@@ -88,6 +89,8 @@ def _figure(value: Any, index: int, ctx: Context) -> Figure:
         "note": text(t.get("note", ""), t.at("note")),
         "rounding": None if rounding is None else choice(rounding, t.at("rounding"), ROUNDINGS),
     }
+    if "endpoint" in _FIGURE_KEYS[kind]:
+        common["endpoint"] = ctx.endpoint(t.get("endpoint", DEFAULT_ENDPOINT), t.at("endpoint"))
     decimals = None
     if "decimals" in t:
         decimals = integer(t.get("decimals"), t.at("decimals"), 0, MAX_DECIMALS)

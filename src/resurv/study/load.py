@@ -141,6 +141,8 @@ def study_to_mapping(study: Study) -> dict[str, Any]:
     }  # fmt: skip
     if s.cohort_n is not None:
         out["study"]["cohort_n"] = s.cohort_n
+    if s.endpoint_labels:
+        out["study"]["endpoints"] = dict(s.endpoint_labels)
     a = s.analysis
     analysis: dict[str, Any] = {"families": list(a.families), "priors": list(a.priors),
                                 "landmarks": list(a.landmarks), "draws": a.draws, "tune": a.tune,

@@ -35,6 +35,7 @@ from resurv.study.checks import text as text
 from resurv.study.curves import parse_curves
 from resurv.study.figures import _figure
 from resurv.study.schema import (
+    ENDPOINTS,
     FAMILIES,
     MAX_ARM_N,
     PRIOR_SETS,
@@ -52,7 +53,8 @@ YEARS = (1900.0, 2100.0)
 _DIR_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 _TOP_KEYS = ("study", "censoring", "analysis", "output", "arm", "figure", "curve")
-_STUDY_KEYS = ("id", "title", "citation", "time_unit", "rounding", "cohort_n", "reference_arm")
+_STUDY_KEYS = ("id", "title", "citation", "time_unit", "rounding", "cohort_n", "reference_arm",
+               "endpoints")  # fmt: skip
 _CENSORING_KEYS = ("accrual", "close", "loss_rate", "close_candidates", "note")
 _ANALYSIS_KEYS = ("families", "priors", "landmarks", "draws", "tune", "chains", "seed") + (
     "hr_important", "recurrence_followup", "literature")  # fmt: skip
@@ -90,17 +92,19 @@ def build_study(mapping: Any, *, source_sha256: str = "", base_dir: Path | None 
     cohort_n = None
     if "cohort_n" in st:
         cohort_n = integer(st.get("cohort_n"), st.at("cohort_n"), 1, MAX_ARM_N)
+    endpoint_labels = _endpoints(st.get("endpoints", {}), st.at("endpoints"))
 
     fix = "Add a [censoring] table with accrual = [start, end] and close (calendar years)."
     censoring = _censoring(top.need("censoring", "a [censoring] table", fix))
     fix = 'Add one [[arm]] table per arm, with id = "..." and n = <patients>.'
-    arms = _arms(top.need("arm", "one or more [[arm]] tables", fix), cohort_n)
+    arms = _arms(top.need("arm", "one or more [[arm]] tables", fix))
     ctx = Context(
         time_unit=time_unit,
         max_followup=censoring.max_followup(time_unit),
         followup_rule=f"close {_fmt(censoring.close)} - accrual start "
         f"{_fmt(censoring.accrual_start)}",
         arms={a.id: a for a in arms},
+        endpoints=tuple(dict.fromkeys((*ENDPOINTS, *(name for name, _ in endpoint_labels)))),
     )
     if "reference_arm" in st:
         reference_arm = ctx.arm(st.get("reference_arm"), st.at("reference_arm"))
@@ -129,7 +133,24 @@ def build_study(mapping: Any, *, source_sha256: str = "", base_dir: Path | None 
     curves = parse_curves(top.get("curve", []), ctx, base_dir)
     return Study(study_id, title, citation, time_unit, rounding, cohort_n,  # type: ignore[arg-type]
                  reference_arm, arms, tuple(figures), censoring, analysis, source_sha256,
-                 output_dir, curves=curves)  # fmt: skip
+                 output_dir, endpoint_labels=endpoint_labels, curves=curves)  # fmt: skip
+
+
+def _endpoints(value: Any, path: str) -> tuple[tuple[str, str], ...]:
+    """``[study] endpoints = { name = "label", ... }``: endpoints beyond the built-in ones.
+
+    A built-in name (``os``, ``dfs``, ...) may be listed to give it the paper's own label.
+    """
+    allowed = 'a table of endpoint names and labels, e.g. { dfs = "disease-free survival" }'
+    if not isinstance(value, Mapping):
+        raise fail(
+            path, show(value), allowed, 'Write endpoints = { dfs = "disease-free survival" }.'
+        )
+    out = []
+    for name, label in value.items():
+        ident(name, f"{path}.{name}")
+        out.append((name, text(label, f"{path}.{name}", required=True)))
+    return tuple(out)
 
 
 def _year(value: Any, path: str) -> float:
@@ -165,7 +186,12 @@ def _censoring(value: Any) -> Censoring:
     return Censoring(start, end, close, loss_rate, closes, note)
 
 
-def _arms(value: Any, cohort_n: int | None) -> tuple[Arm, ...]:
+def _arms(value: Any) -> tuple[Arm, ...]:
+    """The ``[[arm]]`` tables. Sizes that do not add up to ``cohort_n`` are not errors.
+
+    The analysis uses the arm sizes the file gives; the audit states in words where they
+    disagree with the cohort (:func:`resurv.audit.wording.total_words`).
+    """
     if not isinstance(value, list) or not value:
         fix = 'Add [[arm]] tables with id = "..." and n = <patients>.'
         raise fail("arm", show(value), "one or more tables written [[arm]]", fix)
@@ -177,23 +203,8 @@ def _arms(value: Any, cohort_n: int | None) -> tuple[Arm, ...]:
             raise fail(t.at("id"), f"{arm_id!r} a second time", "unique arm ids", "Rename one.")
         sizes_fix = "Check the value against the paper; list candidate sizes when unsure."
         sizes = candidates(t.need("n", "candidate sizes"), t.at("n"), fix=sizes_fix)
-        if cohort_n is not None and max(sizes) > cohort_n:
-            raise fail(
-                t.at("n"),
-                f"n = {max(sizes)} with cohort_n = {cohort_n}",
-                f"arm sizes no larger than cohort_n ({cohort_n})",
-                "Check both against the paper; drop a candidate larger than the cohort.",
-            )
         label = text(t.get("label", ""), t.at("label"))
         arms.append(Arm(arm_id, sizes, label, text(t.get("note", ""), t.at("note"))))
-    smallest = sum(min(a.n) for a in arms)
-    if cohort_n is not None and smallest > cohort_n:
-        raise fail(
-            "arm",
-            f"arms whose smallest sizes sum to {smallest} with cohort_n = {cohort_n}",
-            f"arm sizes that can sum to at most cohort_n ({cohort_n})",
-            "Check the arm sizes and cohort_n against the paper.",
-        )
     return tuple(arms)
 
 

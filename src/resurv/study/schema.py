@@ -9,7 +9,7 @@ schema's constants; reading and validating a file is :mod:`resurv.study.load`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from resurv.study.digitised import DigitisedCurve
@@ -19,9 +19,23 @@ Estimator = Literal["actuarial", "kaplan-meier", "unknown"]
 TIME_UNITS = ("days", "weeks", "months", "years")
 ROUNDINGS = ("round", "truncate", "either")
 ESTIMATORS = ("actuarial", "kaplan-meier", "unknown")
-FAMILIES = ("exponential", "weibull")
+FAMILIES = ("exponential", "weibull", "cure")
 PRIOR_SETS = ("weakly_informative", "sceptical", "enthusiastic", "reference", "literature")
 RELATIONS = ("=", "<", "<=", ">", ">=")
+#: endpoints every study may name, with the label the report gives them
+ENDPOINTS = {
+    "os": "overall survival",
+    "dfs": "disease-free survival",
+    "rfs": "recurrence-free survival",
+    "pfs": "progression-free survival",
+    "efs": "event-free survival",
+    "css": "cancer-specific survival",
+    "ttr": "time to recurrence",
+}
+#: the endpoint of a figure that names none
+DEFAULT_ENDPOINT = "os"
+#: endpoints whose events are recurrences: their hazards are recurrence hazards
+RECURRENCE_ENDPOINTS = ("dfs", "rfs", "ttr")
 MAX_ARM_N = 100_000
 MAX_FILE_BYTES = 1_000_000
 #: length of one calendar year in each time unit (Julian year of 365.25 days)
@@ -101,6 +115,7 @@ class SurvivalFigure(Figure):
     percent: Printed = Printed(0.0, 1)
     estimator: Estimator = "unknown"
     interval_width: float = 1.0  # life-table interval width (actuarial), study time unit
+    endpoint: str = field(default=DEFAULT_ENDPOINT, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,7 @@ class MedianFigure(Figure):
     value: Printed | None = None
     ci: tuple[Printed, Printed] | None = None
     ci_level: float = 0.95
+    endpoint: str = field(default=DEFAULT_ENDPOINT, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,7 @@ class HazardRatioFigure(Figure):
     hr: Printed = Printed(1.0, 2)
     ci: tuple[Printed, Printed] | None = None
     ci_level: float = 0.95
+    endpoint: str = field(default=DEFAULT_ENDPOINT, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,7 @@ class LogrankFigure(Figure):
     arms: tuple[str, ...] = ()
     p: Printed = Printed(1.0, 3)
     relation: Literal["=", "<", "<=", ">", ">="] = "="
+    endpoint: str = field(default=DEFAULT_ENDPOINT, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,7 @@ class ProportionFigure(Figure):
     percent: Printed = Printed(0.0, 1)
     n: tuple[int, ...] = ()
     arm: str | None = None
+    endpoint: str = field(default=DEFAULT_ENDPOINT, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -241,6 +260,8 @@ class Study:
     analysis: Analysis = field(default_factory=Analysis)
     source_sha256: str = ""
     output_dir: str | None = None  # folder name under the project's results/ folder
+    #: endpoints declared in ``[study] endpoints``, as (name, label) pairs in file order
+    endpoint_labels: tuple[tuple[str, str], ...] = ()
     curves: tuple[DigitisedCurve, ...] = ()  # digitised Kaplan-Meier curves, one per arm
 
     def arm(self, arm_id: str) -> Arm:
@@ -266,9 +287,60 @@ class Study:
         return figure.rounding if figure.rounding is not None else self.rounding
 
     @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The endpoints the figures name: ``"os"`` first when present, then in file order.
+
+        A study whose figures name no endpoint has the one endpoint ``"os"``.
+        """
+        named = dict.fromkeys(endpoint_of(f) for f in self.figures)
+        named.pop(None, None)
+        if not named:
+            return (DEFAULT_ENDPOINT,)
+        return tuple(sorted(named, key=lambda e: e != DEFAULT_ENDPOINT))
+
+    def endpoint_label(self, name: str) -> str:
+        """The report's label of an endpoint: the file's, else the built-in one, else the name."""
+        return dict(self.endpoint_labels).get(name) or ENDPOINTS.get(name, name)
+
+    def for_endpoint(self, name: str) -> Study:
+        """The study restricted to one endpoint, to be reanalysed on its own.
+
+        Each endpoint has hazards of its own per arm, so each is fitted separately on the
+        figures that name it. Figures that take no endpoint (``count``, ``percent_of``,
+        ``followup``) describe the cohort, not one endpoint's events: they go with
+        ``"os"`` (with the first endpoint when no figure is about ``"os"``), and so do the
+        digitised curves. The literature
+        prior describes overall survival, so a study restricted to another endpoint drops
+        the ``"literature"`` prior set. The title names the endpoint when the study has
+        several; the id is unchanged.
+        """
+        if name not in self.endpoints:
+            raise KeyError(f"no endpoint {name!r}; the figures name {list(self.endpoints)}")
+        if self.endpoints == (name,):
+            return self
+        home = self.endpoints[0]
+        figures = tuple(
+            f
+            for f in self.figures
+            if endpoint_of(f) == name or (endpoint_of(f) is None and name == home)
+        )
+        analysis = self.analysis
+        if name != DEFAULT_ENDPOINT and "literature" in analysis.priors:
+            priors = tuple(p for p in analysis.priors if p != "literature") or Analysis.priors
+            analysis = replace(analysis, priors=priors, literature=None)
+        title = f"{self.title} ({self.endpoint_label(name)})"
+        curves = self.curves if name == home else ()  # digitised curves: overall survival
+        return replace(self, figures=figures, analysis=analysis, title=title, curves=curves)
+
+    @property
     def max_followup(self) -> float:
         """Longest possible follow-up (``close - accrual_start``) in the study's time unit."""
         return self.censoring.max_followup(self.time_unit)
+
+
+def endpoint_of(figure: Figure) -> str | None:
+    """The endpoint a figure is about, or None for figures that take no endpoint."""
+    return getattr(figure, "endpoint", None)
 
 
 def report_times(study: Study) -> tuple[float, ...]:
