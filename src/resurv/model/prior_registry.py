@@ -9,6 +9,7 @@ median survival with PreliZ.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -227,6 +228,19 @@ def literature_baseline(literature: Any) -> tuple[Prior, Any]:
             f"fraction, not a percent) and 0 < mass < 1; received time={t}, lower={lo}, "
             f"upper={hi}, mass={mass}."
         )
+    mu, sigma, alpha, b = _maxent_log_median(t, lo, hi, mass)
+    return Prior("Normal", mu=mu, sigma=sigma), pz.Beta(alpha, b)
+
+
+@functools.lru_cache(maxsize=64)
+def _maxent_log_median(t: float, lo: float, hi: float, mass: float) -> tuple[float, ...]:
+    """``(mu, sigma, alpha, beta)`` of :func:`literature_baseline`, once per range.
+
+    A run builds the literature set for every fit, marginal likelihood and table; the
+    maximum-entropy optimisation took about half a second each time.
+    """
+    import preliz as pz
+
     beta = pz.Beta()
     pz.maxent(beta, lower=lo, upper=hi, mass=mass, plot=False)
     s = stats.beta(beta.alpha, beta.beta)
@@ -236,7 +250,7 @@ def literature_baseline(literature: Any) -> tuple[Prior, Any]:
 
     mu = s.expect(log_median)
     sigma = np.sqrt(s.expect(lambda x: (log_median(x) - mu) ** 2))
-    return Prior("Normal", mu=mu, sigma=sigma), beta
+    return float(mu), float(sigma), float(beta.alpha), float(beta.beta)
 
 
 def literature(
