@@ -103,7 +103,7 @@ def test_compile_progress_lines_reach_the_terminal_unless_quiet():
     import io
     import logging
 
-    from resurv.cli import _show_compiling
+    from resurv.progress import show_compiling as _show_compiling
 
     stream = io.StringIO()
     try:
