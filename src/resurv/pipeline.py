@@ -52,17 +52,15 @@ def run_study(
     # the helpers that draw the trace plots start now: they import the plotting libraries
     # while this process writes the posteriors, and draw while it writes the other tables
     # and draws the main figures
-    primary = result.primary.task
-    expected = sum(
-        trace_plots == "all"
-        or o.status != "ok"
-        or (o.task.prior, o.task.close) == (primary.prior, primary.close)
-        for o in result.outcomes
-    )
     # started this early, a helper's imports are paid while the posteriors are written, so
-    # one pays even for the two or three trace plots of the default report
+    # one pays even for the two or three trace plots of the default report: with workers
+    # given, one helper starts whatever the number of plots (which fits get one is decided
+    # by resurv.report.build.traced_fits once the posteriors are saved)
     workers = min(2, usable_cores())
-    with atomic_folder(folder, force=force) as tmp, TraceDrawing(expected, workers) as traces:
+    with (
+        atomic_folder(folder, force=force) as tmp,
+        TraceDrawing(len(result.outcomes), workers) as traces,
+    ):
 
         def start_traces(written: Path) -> None:
             traces.start(trace_jobs(written, trace_plots))
